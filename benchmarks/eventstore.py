@@ -72,7 +72,10 @@ def new_sqlite_recorder(directory: str, name: str) -> SQLiteApplicationRecorder:
 def save(recorder: ApplicationRecorder, events_per_save: int) -> None:
     originator = uuid.uuid4()
     recorder.insert_events(
-        [StoredEvent(originator, v, "benchmark.Event", STATE) for v in range(1, events_per_save + 1)]
+        [
+            StoredEvent(originator, v, "benchmark.Event", STATE)
+            for v in range(1, events_per_save + 1)
+        ]
     )
 
 
@@ -177,7 +180,9 @@ def run(seconds: float, read_events: int) -> list[Result]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each append case")
-    parser.add_argument("--read-events", type=int, default=20_000, help="store size for the read case")
+    parser.add_argument(
+        "--read-events", type=int, default=20_000, help="store size for the read case"
+    )
     args = parser.parse_args()
     print(f"# Event-store benchmark ({platform.python_version()}, {os.cpu_count()} CPUs)\n")
     started = time.monotonic()

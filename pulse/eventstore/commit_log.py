@@ -111,11 +111,20 @@ class CommitLog:
     def initialise(self) -> None:
         """Create slot 0 (an empty store) and the hint; idempotent."""
         genesis: Document = {
-            "_id": "seal:0", "slot": Int64(0), "hwm": Int64(0), "tracking": {},
-            "aborted": False, "writer": "genesis", "at": _now(),
+            "_id": "seal:0",
+            "slot": Int64(0),
+            "hwm": Int64(0),
+            "tracking": {},
+            "aborted": False,
+            "writer": "genesis",
+            "at": _now(),
         }
         hint: Document = {
-            "_id": "hint", "slot": Int64(0), "hwm": Int64(0), "tracking": {}, "writer": "genesis",
+            "_id": "hint",
+            "slot": Int64(0),
+            "hwm": Int64(0),
+            "tracking": {},
+            "writer": "genesis",
         }
         for document in (genesis, hint):
             try:
@@ -142,7 +151,7 @@ class CommitLog:
             if known is not None and known.slot > current.slot:
                 current = known
             walked = False
-            while (following := self._commits.find_one({"_id": f"seal:{current.slot + 1}"})):
+            while following := self._commits.find_one({"_id": f"seal:{current.slot + 1}"}):
                 current = _seal_from(following)
                 walked = True
         self._remember(current)
@@ -162,8 +171,13 @@ class CommitLog:
             slot = base.slot + 1
             writer = secrets.token_hex(8)
             if self._insert(
-                {"_id": f"claim:{slot}", "slot": Int64(slot), "writer": writer,
-                 "beat": Int64(0), "at": _now()}
+                {
+                    "_id": f"claim:{slot}",
+                    "slot": Int64(slot),
+                    "writer": writer,
+                    "beat": Int64(0),
+                    "at": _now(),
+                }
             ):
                 # Our base must still be the very seal we read: had ``slot`` been
                 # claimed, sealed and collected long ago, that base would be gone.
@@ -230,9 +244,13 @@ class CommitLog:
         if tracking is not None:
             positions[tracking_field(tracking[0])] = tracking[1]
         document: Document = {
-            "_id": f"seal:{claim.slot}", "slot": Int64(claim.slot), "writer": claim.writer,
-            "hwm": Int64(hwm), "tracking": {k: Int64(v) for k, v in positions.items()},
-            "aborted": False, "at": _now(),
+            "_id": f"seal:{claim.slot}",
+            "slot": Int64(claim.slot),
+            "writer": claim.writer,
+            "hwm": Int64(hwm),
+            "tracking": {k: Int64(v) for k, v in positions.items()},
+            "aborted": False,
+            "at": _now(),
         }
         if not self._insert_confirmed(document):
             msg = f"Slot {claim.slot} of '{self._commits.name}' was aborted before commit"
@@ -258,12 +276,21 @@ class CommitLog:
 
     def _abort(self, slot: int, base: Seal, reason: str) -> None:
         aborted = self._insert(
-            {"_id": f"seal:{slot}", "slot": Int64(slot), "writer": f"abort-{secrets.token_hex(8)}",
-             "hwm": Int64(base.hwm), "tracking": {k: Int64(v) for k, v in base.tracking.items()},
-             "aborted": True, "reason": reason, "at": _now()}
+            {
+                "_id": f"seal:{slot}",
+                "slot": Int64(slot),
+                "writer": f"abort-{secrets.token_hex(8)}",
+                "hwm": Int64(base.hwm),
+                "tracking": {k: Int64(v) for k, v in base.tracking.items()},
+                "aborted": True,
+                "reason": reason,
+                "at": _now(),
+            }
         )
         if aborted and reason != "writer abandoned its save":
-            log.warning("eventstore.slot_aborted", store=self._commits.name, slot=slot, reason=reason)
+            log.warning(
+                "eventstore.slot_aborted", store=self._commits.name, slot=slot, reason=reason
+            )
 
     def _insert(self, document: Document) -> bool:
         """Insert; False when the key is taken (someone else won that race)."""
@@ -313,10 +340,14 @@ class CommitLog:
         try:
             self._commits.update_one(
                 {"_id": "hint", "slot": {"$lt": Int64(seal.slot)}},
-                {"$set": {
-                    "slot": Int64(seal.slot), "hwm": Int64(seal.hwm), "writer": seal.writer,
-                    "tracking": {k: Int64(v) for k, v in seal.tracking.items()},
-                }},
+                {
+                    "$set": {
+                        "slot": Int64(seal.slot),
+                        "hwm": Int64(seal.hwm),
+                        "writer": seal.writer,
+                        "tracking": {k: Int64(v) for k, v in seal.tracking.items()},
+                    }
+                },
             )
         except mongo_errors.PyMongoError:
             log.warning("eventstore.hint_not_advanced", store=self._commits.name, slot=seal.slot)
@@ -325,8 +356,10 @@ class CommitLog:
         """Delete slots older than the retained window; the hint has no slot range."""
         try:
             self._commits.delete_many(
-                {"slot": {"$lt": Int64(slot - self._settings.retained_slots)},
-                 "_id": {"$ne": "hint"}}
+                {
+                    "slot": {"$lt": Int64(slot - self._settings.retained_slots)},
+                    "_id": {"$ne": "hint"},
+                }
             )
         except mongo_errors.PyMongoError:
             log.warning("eventstore.collect_failed", store=self._commits.name, slot=slot)

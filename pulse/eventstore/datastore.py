@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo import MongoClient, WriteConcern
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.read_concern import ReadConcern
 
-Document = dict[str, object]
+Document = dict[str, Any]
 
 
 @dataclass(frozen=True)

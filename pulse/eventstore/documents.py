@@ -25,9 +25,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from pulse.eventstore.datastore import Document
 
 
-def event_document(
-    event: StoredEvent, notification_id: int, slot: int, writer: str
-) -> Document:
+def event_document(event: StoredEvent, notification_id: int, slot: int, writer: str) -> Document:
     return {
         "_id": Int64(notification_id),
         "originator_id": event.originator_id,

@@ -32,9 +32,11 @@ def is_duplicate_key(error: mongo_errors.PyMongoError) -> bool:
         return True
     if isinstance(error, mongo_errors.BulkWriteError):
         write_errors = error.details.get("writeErrors", [])
-        return bool(write_errors) and all(
-            e.get("code") in DUPLICATE_KEY_CODES for e in write_errors
-        ) and not error.details.get("writeConcernErrors")
+        return (
+            bool(write_errors)
+            and all(e.get("code") in DUPLICATE_KEY_CODES for e in write_errors)
+            and not error.details.get("writeConcernErrors")
+        )
     if isinstance(error, mongo_errors.OperationFailure):
         return error.code in DUPLICATE_KEY_CODES
     return False

@@ -6,6 +6,8 @@ versioned scripts in ``migrations/``; every function here is idempotent.
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import CollectionInvalid
@@ -29,16 +31,16 @@ def ensure_event_collection(database: Database[Document], events: str) -> None:
             name=SEQUENCE_INDEX,
             unique=True,
         )
-        database[commits_collection_name(events)].create_index(
-            [("slot", ASCENDING)], name="slot_1"
-        )
+        database[commits_collection_name(events)].create_index([("slot", ASCENDING)], name="slot_1")
     CommitLog(database[commits_collection_name(events)], StoreSettings()).initialise()
 
 
 def ensure_tracking_collection(database: Database[Document], tracking: str) -> None:
-    """Create a tracking collection (one document per upstream application)."""
+    """Create a tracking collection and the index its clean-up queries use."""
     with translated_errors():
-        try:
+        with suppress(CollectionInvalid):
             database.create_collection(tracking)
-        except CollectionInvalid:
-            pass  # Already there: creating it is all this function promises.
+        database[tracking].create_index(
+            [("application_name", ASCENDING), ("notification_id", ASCENDING)],
+            name="application_name_1_notification_id_1",
+        )

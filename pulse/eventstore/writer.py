@@ -64,7 +64,8 @@ class EventWriter:
                 self.commit_log.seal(
                     claim,
                     claim.base.hwm + len(ids),
-                    None if tracking is None
+                    None
+                    if tracking is None
                     else (tracking.application_name, tracking.notification_id),
                 )
             except LeaseLostError:
@@ -122,9 +123,7 @@ class EventWriter:
                 {"_id": {"$gt": Int64(claim.base.hwm)}, "writer": claim.writer}
             )
 
-    def _conflicts_with_committed(
-        self, claim: Claim, stored_events: Sequence[StoredEvent]
-    ) -> bool:
+    def _conflicts_with_committed(self, claim: Claim, stored_events: Sequence[StoredEvent]) -> bool:
         versions: dict[object, list[int]] = {}
         for event in stored_events:
             versions.setdefault(event.originator_id, []).append(event.originator_version)

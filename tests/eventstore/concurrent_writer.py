@@ -19,7 +19,7 @@ from tests.eventstore.support import MONGO_URI, TEST_DATABASE
 def main(store: str, name: str, saves: int) -> None:
     recorder = MongoApplicationRecorder(MongoDatastore(MONGO_URI, TEST_DATABASE), store)
     for n in range(saves):
-        size = random.randint(1, 5)  # noqa: S311
+        size = random.randint(1, 5)
         recorder.insert_events(
             [
                 StoredEvent(f"{name}-{n}", version, "concurrent", str(size).encode())

@@ -30,8 +30,8 @@ def recorder(datastore: MongoDatastore) -> MongoApplicationRecorder:
 def other_process_recorder(datastore: MongoDatastore) -> Iterator[MongoApplicationRecorder]:
     """A recorder with its own client and locks, as another process would have."""
     other = MongoDatastore(
-        datastore.client.address and f"mongodb://{datastore.client.address[0]}:"
-        f"{datastore.client.address[1]}",
+        datastore.client.address
+        and f"mongodb://{datastore.client.address[0]}:{datastore.client.address[1]}",
         datastore.database.name,
         FAST_TAKEOVER,
     )

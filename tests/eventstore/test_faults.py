@@ -82,7 +82,15 @@ def test_killed_writer_leaves_nothing_visible_and_the_store_recovers(
 ) -> None:
     assert recorder.insert_events(events_of("settled", 3)) == [1, 2, 3]
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.eventstore.stalled_writer", STORE, "doomed", "10", stop_point],
+        [
+            sys.executable,
+            "-m",
+            "tests.eventstore.stalled_writer",
+            STORE,
+            "doomed",
+            "10",
+            stop_point,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -135,7 +143,11 @@ def test_reader_never_moves_past_an_id_a_slower_writer_commits_later(
     assert slow_outcome == {"result": [1, 2, 3]}
     assert fast_outcome == {"result": [4, 5]}
     assert [(n.id, n.originator_id) for n in recorder.select_notifications(None, 10)] == [
-        (1, "slow"), (2, "slow"), (3, "slow"), (4, "fast"), (5, "fast"),
+        (1, "slow"),
+        (2, "slow"),
+        (3, "slow"),
+        (4, "fast"),
+        (5, "fast"),
     ]
 
 
@@ -169,7 +181,8 @@ def test_stale_writer_is_fenced_out_after_takeover(
     assert isinstance(stale_outcome.get("error"), LeaseLostError)
     assert recorder.select_events("stale") == []
     assert [n.originator_id for n in recorder.select_notifications(None, 10)] == [
-        "successor", "successor",
+        "successor",
+        "successor",
     ]
     # The stale writer removed only its own leftovers, never its successor's events.
     assert physical_ids_above(recorder, 2) == []
@@ -184,7 +197,8 @@ def test_save_of_several_aggregates_lands_whole_or_not_at_all(
     with pytest.raises(IntegrityError):
         recorder.insert_events(batch)
     assert committed_ids(recorder) == [1]
-    assert recorder.select_events("a") == [] and recorder.select_events("c") == []
+    assert recorder.select_events("a") == []
+    assert recorder.select_events("c") == []
     assert recorder.insert_events([*events_of("a", 2), *events_of("c", 2)]) == [2, 3, 4, 5]
 
 
@@ -233,7 +247,8 @@ def test_processes_writing_while_subscribers_tail_see_every_id_once_in_order(
         assert writer.wait(120) == 0
     done.set()
     total = recorder.max_notification_id()
-    assert total is not None and total >= 120
+    assert total is not None
+    assert total >= 120
     recorder.insert_events(events_of("final", 1))  # Wakes tails that are already level.
     for t in tails:
         t.join(60)
@@ -257,8 +272,10 @@ def test_uuid_and_str_originator_ids_round_trip_with_their_types(
     recorder.insert_events([*events_of(as_uuid, 1), *events_of(as_text, 1)])
     (from_uuid,) = recorder.select_events(as_uuid)
     (from_text,) = recorder.select_events(as_text)
-    assert isinstance(from_uuid.originator_id, UUID) and from_uuid.originator_id == as_uuid
-    assert type(from_text.originator_id) is str and from_text.originator_id == as_text
+    assert isinstance(from_uuid.originator_id, UUID)
+    assert from_uuid.originator_id == as_uuid
+    assert type(from_text.originator_id) is str
+    assert from_text.originator_id == as_text
     assert [type(n.originator_id) for n in recorder.select_notifications(None, 5)] == [UUID, str]
 
 
