@@ -257,7 +257,12 @@ class CommitLog:
             raise LeaseLostError(msg)
         # Our claim must still be there: had the slot been aborted and collected while
         # we stalled, our insert would have re-created a seal nobody reads.
-        if not self._claim_by(claim):
+        try:
+            still_ours = self._claim_by(claim)
+        except OperationalError as error:
+            msg = f"Slot {claim.slot} of '{self._commits.name}' sealed but not confirmed"
+            raise CommitOutcomeUnknownError(msg) from error
+        if not still_ours:
             msg = f"Slot {claim.slot} of '{self._commits.name}' was collected; outcome unknown"
             raise CommitOutcomeUnknownError(msg)
         sealed = Seal(claim.slot, hwm, positions, claim.writer)
