@@ -1,0 +1,85 @@
+"""The application factory: wiring of routers, error handlers, middleware and clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+
+from pulse.api.context import REQUEST_ID_HEADER
+from pulse.api.middleware import (
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from pulse.api.openapi import PulseAPI, problem_responses
+from pulse.api.problems import (
+    Problem,
+    http_exception_handler,
+    unhandled_exception_handler,
+    validation_exception_handler,
+)
+from pulse.api.routes import health
+from pulse.clients import open_clients
+from pulse.config import Settings, get_settings
+from pulse.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+DOCS_URL = "/docs"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with open_clients(settings, app_name="pulse-api") as clients:
+        app.state.clients = clients
+        log.info("api_started", environment=settings.environment)
+        try:
+            yield
+        finally:
+            log.info("api_stopping")
+            del app.state.clients
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    app = PulseAPI(
+        title="Pulse",
+        summary="Control plane for LiveKit.",
+        version=version("pulse"),
+        lifespan=lifespan,
+        docs_url=DOCS_URL,
+        redoc_url=None,
+        responses=problem_responses((HTTPStatus.INTERNAL_SERVER_ERROR, Problem)),
+    )
+    app.state.settings = settings
+
+    app.add_exception_handler(HTTPException, http_exception_handler)
+    app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    app.add_exception_handler(Exception, unhandled_exception_handler)
+
+    # add_middleware wraps what is already there: the last added runs first.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_request_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER, "X-Pulse-Key"],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, docs_paths=frozenset({DOCS_URL, f"{DOCS_URL}/oauth2-redirect"})
+    )
+
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,23 @@
+"""FastAPI dependencies giving endpoints what the application factory set up."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from pulse.clients import Clients
+from pulse.config import Settings
+
+
+def get_clients(request: Request) -> Clients:
+    # Set by the lifespan; app.state is untyped, hence the cast.
+    return cast(Clients, request.app.state.clients)
+
+
+def get_app_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+ClientsDep = Annotated[Clients, Depends(get_clients)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

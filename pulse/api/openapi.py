@@ -1,0 +1,62 @@
+"""OpenAPI document: problem details described as ``application/problem+json``."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic.json_schema import models_json_schema
+
+from pulse.api.problems import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem
+from pulse.api.schemas import NotReadyProblem
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+PROBLEM_MODELS: tuple[type[Problem], ...] = (Problem, ValidationProblem, NotReadyProblem)
+
+# FastAPI documents 422 with its own {"detail": [...]} shape, which this API never sends.
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def _problem_content(model: type[Problem]) -> dict[str, Any]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF_TEMPLATE.format(model=model.__name__)}}}
+
+
+def problem_responses(
+    *entries: tuple[int, type[Problem]],
+) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for a route or app, one per (status, problem model)."""
+    return {
+        int(status): {
+            "description": f"{HTTPStatus(status).phrase}: {model.__doc__ or 'a problem.'}",
+            "content": _problem_content(model),
+        }
+        for status, model in entries
+    }
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Add the problem schemas and describe every 422 as a ValidationProblem."""
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in PROBLEM_MODELS], ref_template=REF_TEMPLATE
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(definitions.get("$defs", {}))
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {
+                    "description": "The request failed validation.",
+                    "content": _problem_content(ValidationProblem),
+                }
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        components.pop(name, None)
+
+
+class PulseAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            # The parent caches the document it returns, so editing it in place sticks.
+            document_problems(super().openapi())
+        return super().openapi()

@@ -1,0 +1,65 @@
+"""The network clients a Pulse process holds for its lifetime (API and worker alike)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from redis.asyncio import Redis
+
+from pulse.config import Settings
+
+# Bounded so a request waiting on an unreachable server fails instead of hanging
+# for PyMongo's default 30 s; readiness applies its own, shorter, timeout on top.
+MONGO_SERVER_SELECTION_TIMEOUT_MS = 5_000
+LIVEKIT_HTTP_TIMEOUT = httpx.Timeout(10.0)
+REDIS_SOCKET_TIMEOUT_SECONDS = 5.0
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    mongo: AsyncMongoClient[Document]
+    database: AsyncDatabase[Document]
+    redis: Redis
+    livekit_http: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def open_clients(settings: Settings, *, app_name: str) -> AsyncIterator[Clients]:
+    """Open every client; on exit close them all, even if closing one fails.
+
+    None of the constructors does I/O, so a process starts even when a dependency is
+    down; the readiness probe is what reports that.
+    """
+    async with AsyncExitStack() as stack:
+        mongo: AsyncMongoClient[Document] = AsyncMongoClient(
+            settings.mongo_uri,
+            appname=app_name,
+            tz_aware=True,
+            uuidRepresentation="standard",
+            serverSelectionTimeoutMS=MONGO_SERVER_SELECTION_TIMEOUT_MS,
+        )
+        stack.push_async_callback(mongo.close)
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+            client_name=app_name,
+        )
+        stack.push_async_callback(redis.aclose)
+        livekit_http = await stack.enter_async_context(
+            httpx.AsyncClient(base_url=settings.livekit_url, timeout=LIVEKIT_HTTP_TIMEOUT)
+        )
+        yield Clients(
+            mongo=mongo,
+            database=mongo.get_database(settings.mongo_database),
+            redis=redis,
+            livekit_http=livekit_http,
+        )

@@ -1,0 +1,1 @@
+"""Background jobs run by arq; ``settings.WorkerSettings`` is the worker's entry point."""

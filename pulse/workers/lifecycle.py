@@ -1,0 +1,35 @@
+"""Worker start-up and shut-down: the same clients as the API, for jobs to share."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from pulse.clients import open_clients
+from pulse.config import get_settings
+from pulse.logging import get_logger
+from pulse.workers.context import CLIENTS_KEY, SETTINGS_KEY, JobContext, settings_of
+
+log = get_logger(__name__)
+
+_EXIT_STACK_KEY = "_pulse_exit_stack"
+
+
+async def startup(ctx: JobContext) -> None:
+    # Settings come in ctx when the worker was built for explicit settings (tests,
+    # the CLI); `arq pulse.workers.settings.WorkerSettings` falls back to the env.
+    ctx.setdefault(SETTINGS_KEY, get_settings())
+    settings = settings_of(ctx)
+    stack = AsyncExitStack()
+    ctx[CLIENTS_KEY] = await stack.enter_async_context(
+        open_clients(settings, app_name="pulse-worker")
+    )
+    ctx[_EXIT_STACK_KEY] = stack
+    log.info("worker_started", queue=settings.worker_queue_name)
+
+
+async def shutdown(ctx: JobContext) -> None:
+    stack: AsyncExitStack | None = ctx.pop(_EXIT_STACK_KEY, None)
+    ctx.pop(CLIENTS_KEY, None)
+    if stack is not None:
+        await stack.aclose()
+    log.info("worker_stopped")
