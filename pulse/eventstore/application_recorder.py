@@ -44,12 +44,25 @@ class MongoApplicationRecorder(MongoAggregateRecorder, ApplicationRecorder):
         lower = 1 if start is None else (start if inclusive_of_start else start + 1)
         if lower > upper or limit <= 0:
             return []
-        query: Document = {"_id": {"$gte": Int64(lower), "$lte": Int64(upper)}}
-        if topics:
-            query["topic"] = {"$in": list(topics)}
         with translated_errors():
-            cursor = self.events.find(query, EVENT_FIELDS).sort("_id", ASCENDING).limit(limit)
-            return [notification_from(document) for document in cursor]
+            if topics:
+                query: Document = {
+                    "_id": {"$gte": Int64(lower), "$lte": Int64(upper)},
+                    "topic": {"$in": list(topics)},
+                }
+                cursor = self.events.find(query, EVENT_FIELDS).sort("_id", ASCENDING)
+                documents = list(cursor.limit(limit))
+            else:
+                # Committed ids are contiguous, so the page is exactly this id range.
+                # Asking for it without a server-side sort lets FerretDB, which sorts
+                # in memory after reading the whole collection, stop once it has the
+                # page; MongoDB answers from the _id index either way.
+                upper = min(upper, lower + limit - 1)
+                count = upper - lower + 1
+                query = {"_id": {"$gte": Int64(lower), "$lte": Int64(upper)}}
+                documents = list(self.events.find(query, EVENT_FIELDS).limit(count))
+                documents.sort(key=lambda document: int(document["_id"]))
+            return [notification_from(document) for document in documents]
 
     def max_notification_id(self) -> int | None:
         return self.writer.commit_log.latest().hwm or None
