@@ -5,11 +5,12 @@ library does for all its settings, e.g. ``PULSE_MONGO_URI``):
 
 - ``MONGO_URI``: connection string (default ``mongodb://127.0.0.1:27017``)
 - ``MONGO_DATABASE``: database name (default ``pulse``)
-- ``MONGO_LEASE_TIMEOUT``: seconds before a silent writer's lease is taken over (5)
-- ``MONGO_ACQUIRE_TIMEOUT``: seconds a save waits for the writer lease (30)
-- ``MONGO_POLL_INTERVAL``: seconds between subscription polls of the head (0.1)
+- ``MONGO_LEASE_TIMEOUT``: seconds a writer's claim may go without a heartbeat before a
+  waiting writer aborts it (5)
+- ``MONGO_ACQUIRE_TIMEOUT``: seconds a save waits for its turn to write (30)
+- ``MONGO_POLL_INTERVAL``: seconds between subscription polls of the newest commit (0.1)
 - ``MONGO_INSERT_CHUNK_SIZE``: events per insert round trip (500)
-- ``CREATE_TABLE``: create collections, indexes and head documents (default yes)
+- ``CREATE_TABLE``: create collections, indexes and the commit log (default yes)
 """
 
 from __future__ import annotations
