@@ -150,12 +150,14 @@ class CommitLog:
             known = self._known
             if known is not None and known.slot > current.slot:
                 current = known
-            walked = False
+            walked = 0
             while following := self._commits.find_one({"_id": f"seal:{current.slot + 1}"}):
                 current = _seal_from(following)
-                walked = True
+                walked += 1
         self._remember(current)
-        if walked:
+        if walked >= _HINT_EVERY:
+            # Writers move the hint every few slots; a longer walk means one of them
+            # stopped before doing so, and readers should not all pay for it again.
             self._advance_hint(current)
         return current
 
