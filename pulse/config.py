@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, TypeAdapter, field_validator
+from pydantic import AfterValidator, Field, SecretStr, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,22 @@ MongoURI = Annotated[str, _scheme_check("mongodb")]
 RedisURL = Annotated[str, _scheme_check("redis")]
 
 _ORIGINS = TypeAdapter(list[str])
+_STRINGS = TypeAdapter(list[str])
+
+
+def _split_list(value: object) -> object:
+    """A JSON list or the friendlier "a,b,c" form, as environment variables give them."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return _STRINGS.validate_json(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+# Public placeholders so `make dev` works out of the box; `environment=production`
+# refuses to start with them (see ``_no_development_secrets_in_production``).
+DEVELOPMENT_ONLY_SECRET = "pulse-development-only-secret-do-not-use-in-production"  # noqa: S105
+DEVELOPMENT_ONLY_CIPHER_KEY = "cHVsc2UtZGV2LW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc="
 
 
 class Settings(BaseSettings):
@@ -92,6 +109,32 @@ class Settings(BaseSettings):
     migration_lock_stale_seconds: float = Field(default=300.0, gt=0)
     migration_lock_wait_seconds: float = Field(default=60.0, ge=0)
 
+    # API conventions shared by every route: idempotency keys and rate limits, both
+    # kept in Redis under this prefix (pulse/api/idempotency.py, pulse/api/ratelimit.py).
+    redis_key_prefix: str = Field(default="pulse:", pattern=r"^[A-Za-z0-9:._-]{0,100}$")
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
+    idempotency_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["/v1/auth/"]
+    )
+    rate_limit_ip_requests: int = Field(default=100, ge=0)
+    rate_limit_ip_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_project_requests: int = Field(default=1000, ge=0)
+    rate_limit_project_window_seconds: int = Field(default=60, ge=1)
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+
+    # Security material. The development defaults are public; production refuses them.
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_ONLY_SECRET)
+    credential_pepper: SecretStr = SecretStr(DEVELOPMENT_ONLY_SECRET)
+    storage_secrets_key: SecretStr = SecretStr(DEVELOPMENT_ONLY_CIPHER_KEY)
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
+    key_rotation_max_grace_seconds: int = Field(default=7 * 86_400, ge=0)
+    api_key_cache_seconds: int = Field(default=60, ge=1, le=3_600)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -106,6 +149,31 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return _ORIGINS.validate_json(text)
             return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            defaults = {DEVELOPMENT_ONLY_SECRET, DEVELOPMENT_ONLY_CIPHER_KEY}
+            for name in ("jwt_secret", "credential_pepper", "storage_secrets_key"):
+                value: SecretStr = getattr(self, name)
+                if value.get_secret_value() in defaults:
+                    msg = f"PULSE_{name.upper()} must be set in production"
+                    raise ValueError(msg)
+        return self
+
+    @field_validator("idempotency_exempt_prefixes", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("idempotency_exempt_prefixes")
+    @classmethod
+    def _absolute_prefixes(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not prefix.startswith("/"):
+                msg = f"path prefixes must start with '/': {prefix!r}"
+                raise ValueError(msg)
         return value
 
 

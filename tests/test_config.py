@@ -57,12 +57,27 @@ def test_cors_origins_also_accept_a_json_list(monkeypatch: pytest.MonkeyPatch) -
 
 def test_a_dotenv_file_is_read(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("PULSE_MONGO_DATABASE=from_dotenv\nPULSE_ENVIRONMENT=production\n")
+    env_file.write_text("PULSE_MONGO_DATABASE=from_dotenv\nPULSE_ENVIRONMENT=test\n")
 
     settings = Settings(_env_file=env_file)
 
     assert settings.mongo_database == "from_dotenv"
-    assert settings.environment == "production"
+    assert settings.environment == "test"
+
+
+@pytest.mark.parametrize("field", ["jwt_secret", "credential_pepper", "storage_secrets_key"])
+def test_production_refuses_the_public_development_secrets(field: str) -> None:
+    real = {
+        "jwt_secret": "j" * 40,
+        "credential_pepper": "p" * 40,
+        "storage_secrets_key": "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
+    }
+    del real[field]
+
+    with pytest.raises(ValueError, match=f"PULSE_{field.upper()} must be set in production"):
+        Settings(_env_file=None, environment="production", **real)
+
+    assert Settings(_env_file=None, environment="production", **{field: "x" * 40}, **real)
 
 
 def test_secrets_and_connection_strings_stay_out_of_repr() -> None:

@@ -29,6 +29,7 @@ from pulse.api.routes import health
 from pulse.clients import open_clients
 from pulse.config import Settings, get_settings
 from pulse.logging import configure_logging, get_logger
+from pulse.services.provider import ApplicationProvider
 
 log = get_logger(__name__)
 
@@ -40,12 +41,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     async with open_clients(settings, app_name="pulse-api") as clients:
         app.state.clients = clients
+        app.state.pulse = ApplicationProvider(settings)
         log.info("api_started", environment=settings.environment)
         try:
             yield
         finally:
             log.info("api_stopping")
-            del app.state.clients
+            app.state.pulse.close()
+            del app.state.clients, app.state.pulse
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,6 +8,8 @@ from fastapi import Depends, Request
 
 from pulse.clients import Clients
 from pulse.config import Settings
+from pulse.services.application import PulseApplication
+from pulse.services.provider import ApplicationProvider
 
 
 def get_clients(request: Request) -> Clients:
@@ -19,5 +21,11 @@ def get_app_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
+def get_pulse(request: Request) -> PulseApplication:
+    """The event-sourced application (built on first use; see ApplicationProvider)."""
+    return cast(ApplicationProvider, request.app.state.pulse).get()
+
+
 ClientsDep = Annotated[Clients, Depends(get_clients)]
+PulseDep = Annotated[PulseApplication, Depends(get_pulse)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -64,6 +64,15 @@ class MongoTrackingRecorder(TrackingRecorder):
             document = self.tracking.find_one({"_id": f"latest:{application_name}"})
         return None if document is None else int(document["notification_id"])
 
+    def forget(self, application_name: str) -> None:
+        """Drop every recorded position of one consumer, so it starts again from 0.
+
+        For rebuilding a read model from scratch; the consumer must not run meanwhile.
+        """
+        with translated_errors():
+            self.tracking.delete_many({"application_name": application_name})
+            self.tracking.delete_one({"_id": f"latest:{application_name}"})
+
     def _advance_latest(self, name: str, position: int) -> None:
         try:
             self.tracking.update_one(

@@ -21,7 +21,12 @@ import pytest
 from bson.int64 import Int64
 from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 
-from pulse.eventstore import MongoApplicationRecorder, MongoDatastore, MongoProcessRecorder
+from pulse.eventstore import (
+    MongoApplicationRecorder,
+    MongoDatastore,
+    MongoProcessRecorder,
+    MongoTrackingRecorder,
+)
 from pulse.eventstore.commit_log import LeaseLostError
 from tests.eventstore.conftest import STORE
 
@@ -291,3 +296,17 @@ def test_tracking_positions_of_awkwardly_named_applications_stay_apart(
     with pytest.raises(IntegrityError):
         recorder.insert_events(events_of("late", 1), tracking=Tracking("billing.v2", 10))
     assert recorder.select_events("late") == []
+
+
+def test_a_forgotten_consumer_starts_again_from_the_beginning(datastore: MongoDatastore) -> None:
+    recorder = MongoTrackingRecorder(datastore, "forget_tracking")
+    recorder.create_table()
+    recorder.insert_tracking(Tracking("projection", 7))
+    recorder.insert_tracking(Tracking("other", 3))
+
+    recorder.forget("projection")
+
+    assert recorder.max_tracking_id("projection") is None
+    assert recorder.max_tracking_id("other") == 3
+    recorder.insert_tracking(Tracking("projection", 1))
+    assert recorder.max_tracking_id("projection") == 1

@@ -1,0 +1,19 @@
+"""Outcomes of the service layer that are not domain rules."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A command or query that cannot be served; the message is safe to show."""
+
+
+class NotFoundError(ServiceError):
+    """No such resource, or one the caller may not know about (tenant isolation)."""
+
+
+class ConflictError(ServiceError):
+    """The resource already exists, or changed concurrently too often to apply the command."""
+
+
+class AuthenticationError(ServiceError):
+    """Credentials are missing, wrong, expired or revoked."""
