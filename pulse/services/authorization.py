@@ -1,0 +1,69 @@
+"""Who may do what in an organization: membership first, then the role matrix.
+
+Both answers come from the event store (the Member aggregate), not from a read model,
+so a role change or a removal takes effect on the very next request. A caller who is
+not an active member learns nothing: the organization is ``NotFoundError`` to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from pulse.domain.errors import NotPermittedError
+from pulse.domain.member import Member, member_id
+from pulse.domain.organization import Organization
+from pulse.domain.project import Project
+from pulse.domain.roles import Permission, Role, allows
+from pulse.services.application import PulseApplication
+from pulse.services.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class Membership:
+    organization: Organization
+    member: Member
+
+    @property
+    def role(self) -> Role:
+        return self.member.role
+
+
+def membership(app: PulseApplication, organization_id: UUID, user_id: UUID) -> Membership:
+    organization = app.load(organization_id, Organization)
+    if organization.is_deleted:
+        raise NotFoundError(f"Organization {organization_id}")
+    try:
+        member = app.load(member_id(organization_id, user_id), Member)
+    except NotFoundError:
+        raise NotFoundError(f"Organization {organization_id}") from None
+    if not member.active:
+        raise NotFoundError(f"Organization {organization_id}")
+    return Membership(organization, member)
+
+
+def require(
+    app: PulseApplication, organization_id: UUID, user_id: UUID, permission: Permission
+) -> Membership:
+    found = membership(app, organization_id, user_id)
+    if not allows(found.role, permission):
+        msg = f"The {found.role} role does not allow {permission}"
+        raise NotPermittedError(msg)
+    return found
+
+
+def require_project(
+    app: PulseApplication, project_id: UUID, user_id: UUID, permission: Permission
+) -> tuple[Project, Membership]:
+    """The project and the caller's membership in its organization, or NotFoundError."""
+    project = app.load(project_id, Project)
+    if project.is_deleted:
+        raise NotFoundError(f"Project {project_id}")
+    try:
+        found = membership(app, project.organization_id, user_id)
+    except NotFoundError:
+        raise NotFoundError(f"Project {project_id}") from None
+    if not allows(found.role, permission):
+        msg = f"The {found.role} role does not allow {permission}"
+        raise NotPermittedError(msg)
+    return project, found
