@@ -53,6 +53,7 @@ def _split_list(value: object) -> object:
         return [item.strip() for item in text.split(",") if item.strip()]
     return value
 
+
 # Public placeholders so `make dev` works out of the box; `environment=production`
 # refuses to start with them (see ``_no_development_secrets_in_production``).
 DEVELOPMENT_ONLY_SECRET = "pulse-development-only-secret-do-not-use-in-production"  # noqa: S105

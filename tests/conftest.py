@@ -44,6 +44,8 @@ def make_settings(database_name: str) -> SettingsFactory:
             "redis_url": REDIS_URL,
             "livekit_url": LIVEKIT_URL,
             "worker_queue_name": f"pulse:test:{database_name}",
+            # Rate-limit buckets and idempotency keys per test, never shared between runs.
+            "redis_key_prefix": f"pulse:test:{database_name}:",
             "readiness_timeout_seconds": 1.0,
             "log_format": "json",
             "log_level": "INFO",

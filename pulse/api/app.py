@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from pulse.api.context import REQUEST_ID_HEADER
+from pulse.api.error_mapping import install_error_mapping
+from pulse.api.idempotency import IdempotencyMiddleware
 from pulse.api.middleware import (
     BodySizeLimitMiddleware,
     RequestContextMiddleware,
@@ -25,6 +27,7 @@ from pulse.api.problems import (
     unhandled_exception_handler,
     validation_exception_handler,
 )
+from pulse.api.ratelimit import RateLimitMiddleware
 from pulse.api.routes import health
 from pulse.clients import open_clients
 from pulse.config import Settings, get_settings
@@ -68,9 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unhandled_exception_handler)
+    install_error_mapping(app)
 
     # add_middleware wraps what is already there: the last added runs first.
+    # Idempotency buffers keyed POST bodies, so it sits inside the body limit.
+    app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_request_body_bytes)
+    # Rate limits refuse before any body is read; inside CORS so a 429 is readable.
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

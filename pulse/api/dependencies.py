@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from pulse.clients import Clients
 from pulse.config import Settings
 from pulse.services.application import PulseApplication
+from pulse.services.credentials import Digester
 from pulse.services.provider import ApplicationProvider
+from pulse.services.storage_secrets import StorageSecrets
 
 
 def get_clients(request: Request) -> Clients:
@@ -26,6 +28,17 @@ def get_pulse(request: Request) -> PulseApplication:
     return cast(ApplicationProvider, request.app.state.pulse).get()
 
 
+def get_digester(request: Request) -> Digester:
+    settings = get_app_settings(request)
+    return Digester(settings.credential_pepper.get_secret_value().encode())
+
+
+def get_storage_secrets(request: Request) -> StorageSecrets:
+    return StorageSecrets(get_app_settings(request).storage_secrets_key.get_secret_value())
+
+
 ClientsDep = Annotated[Clients, Depends(get_clients)]
+DigesterDep = Annotated[Digester, Depends(get_digester)]
+StorageSecretsDep = Annotated[StorageSecrets, Depends(get_storage_secrets)]
 PulseDep = Annotated[PulseApplication, Depends(get_pulse)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -1,0 +1,52 @@
+"""Domain and service refusals as RFC 9457 problems with the status that fits each."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from eventsourcing.persistence import IntegrityError
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from pulse.api.problems import problem_response
+from pulse.domain.errors import (
+    DeletedError,
+    ExpiredError,
+    InvalidValueError,
+    InvariantError,
+    NotPermittedError,
+)
+from pulse.services.errors import AuthenticationError, ConflictError, NotFoundError
+
+STATUS_OF: dict[type[Exception], HTTPStatus] = {
+    NotFoundError: HTTPStatus.NOT_FOUND,
+    # A deleted resource is gone for the API; its events are kept.
+    DeletedError: HTTPStatus.NOT_FOUND,
+    NotPermittedError: HTTPStatus.FORBIDDEN,
+    AuthenticationError: HTTPStatus.UNAUTHORIZED,
+    ConflictError: HTTPStatus.CONFLICT,
+    InvariantError: HTTPStatus.CONFLICT,
+    ExpiredError: HTTPStatus.CONFLICT,
+    InvalidValueError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    # Two commands created the same aggregate at once; the loser is told to look again.
+    IntegrityError: HTTPStatus.CONFLICT,
+}
+
+_DETAIL_OF: dict[type[Exception], str] = {
+    NotFoundError: "The resource does not exist, or you may not see it.",
+    IntegrityError: "The resource was created or changed concurrently; reload it and retry.",
+}
+
+
+async def refusal_handler(request: Request, exc: Exception) -> JSONResponse:
+    kind = next(k for k in STATUS_OF if isinstance(exc, k))
+    status = STATUS_OF[kind]
+    # Not-found details would say which id exists elsewhere: keep them generic.
+    detail = _DETAIL_OF.get(kind) or str(exc) or status.phrase
+    headers = {"WWW-Authenticate": "Bearer"} if status is HTTPStatus.UNAUTHORIZED else None
+    return problem_response(request.scope, status, detail, headers=headers)
+
+
+def install_error_mapping(app: FastAPI) -> None:
+    for kind in STATUS_OF:
+        app.add_exception_handler(kind, refusal_handler)
