@@ -1,4 +1,4 @@
-"""The ``pulse`` command: run the API or the worker, apply database migrations."""
+"""The ``pulse`` command: run the API or the worker, apply migrations, manage projections."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pymongo.errors import PyMongoError
 from pulse.config import get_settings
 from pulse.logging import configure_logging
 from pulse.migrator import MigrationError, MigrationStatus, Migrator, connect
+from pulse.projections.cli import projections_app
 
 app = typer.Typer(
     name="pulse",
@@ -17,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(projections_app)
 
 
 @app.command()

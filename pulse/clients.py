@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from arq.connections import ArqRedis
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
@@ -29,6 +30,8 @@ class Clients:
     database: AsyncDatabase[Document]
     redis: Redis
     livekit_http: httpx.AsyncClient
+    arq: ArqRedis
+    """Enqueues worker jobs on ``PULSE_WORKER_QUEUE_NAME``; shares ``redis``' connections."""
 
 
 @asynccontextmanager
@@ -54,6 +57,8 @@ async def open_clients(settings: Settings, *, app_name: str) -> AsyncIterator[Cl
             client_name=app_name,
         )
         stack.push_async_callback(redis.aclose)
+        # Built on redis' own pool, which it closes: no second set of connections.
+        arq = ArqRedis(redis.connection_pool, default_queue_name=settings.worker_queue_name)
         livekit_http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=settings.livekit_url, timeout=LIVEKIT_HTTP_TIMEOUT)
         )
@@ -62,4 +67,5 @@ async def open_clients(settings: Settings, *, app_name: str) -> AsyncIterator[Cl
             database=mongo.get_database(settings.mongo_database),
             redis=redis,
             livekit_http=livekit_http,
+            arq=arq,
         )

@@ -66,7 +66,7 @@ def test_migrate_twice_applies_then_finds_nothing_pending(
     assert second.exit_code == 0, second.output
     assert "No pending migrations." in second.stdout
     assert "Applied" not in second.stdout
-    assert database[MIGRATIONS_COLLECTION].count_documents({}) == 1
+    assert database[MIGRATIONS_COLLECTION].count_documents({}) == 2
     assert {"pulse_events", "pulse_snapshots", "pulse_tracking"} <= set(
         database.list_collection_names()
     )
@@ -81,10 +81,10 @@ def test_migrate_status_lists_pending_then_applied(pulse_env: dict[str, str]) ->
 
     assert before.exit_code == 0, before.output
     assert "pending  0001_event_store" in before.stdout
-    assert "0 applied, 1 pending." in before.stdout
+    assert "0 applied, 2 pending." in before.stdout
     assert after.exit_code == 0, after.output
     assert "applied  0001_event_store" in after.stdout
-    assert "1 applied, 0 pending." in after.stdout
+    assert "2 applied, 0 pending." in after.stdout
 
 
 def test_migrate_exits_non_zero_when_a_migration_fails(

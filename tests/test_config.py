@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from pulse.config import PROJECT_ROOT, Settings, eventstore_environment, get_settings
+from pulse.projections.options import ProjectionSettings
 
 
 @pytest.fixture(autouse=True)
@@ -165,7 +166,8 @@ def test_env_example_documents_every_setting() -> None:
         if line.startswith("PULSE_")
     }
 
-    assert documented == set(Settings.model_fields)
+    runner = {f"projections_{name}" for name in ProjectionSettings.model_fields}
+    assert documented == set(Settings.model_fields) | runner
 
 
 def test_env_example_as_a_dotenv_gives_the_defaults() -> None:

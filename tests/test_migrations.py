@@ -78,7 +78,7 @@ def test_event_store_migration_creates_collections_and_unique_indexes(
 ) -> None:
     applied = Migrator(database, settings).migrate()
 
-    assert [script.id for script in applied] == ["0001_event_store"]
+    assert [script.id for script in applied] == ["0001_event_store", "0002_read_models"]
     names = set(database.list_collection_names())
     assert {
         "pulse_events",
@@ -98,7 +98,7 @@ def test_a_second_run_applies_nothing(settings: Settings, database: Database[Doc
     Migrator(database, settings).migrate()
 
     assert Migrator(database, settings).migrate() == []
-    assert database[MIGRATIONS_COLLECTION].count_documents({}) == 1
+    assert database[MIGRATIONS_COLLECTION].count_documents({}) == 2
 
 
 def test_each_applied_migration_is_recorded_with_checksum_and_time(

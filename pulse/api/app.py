@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
+from pulse.api.auth import install_auth
 from pulse.api.context import REQUEST_ID_HEADER
 from pulse.api.error_mapping import install_error_mapping
 from pulse.api.idempotency import IdempotencyMiddleware
@@ -28,7 +29,7 @@ from pulse.api.problems import (
     validation_exception_handler,
 )
 from pulse.api.ratelimit import RateLimitMiddleware
-from pulse.api.routes import health
+from pulse.api.routes import api_keys, health, invitations, members, organizations, projects
 from pulse.clients import open_clients
 from pulse.config import Settings, get_settings
 from pulse.logging import configure_logging, get_logger
@@ -84,8 +85,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER, "X-Pulse-Key"],
-            expose_headers=[REQUEST_ID_HEADER],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                REQUEST_ID_HEADER,
+                "X-Pulse-Key",
+                "Idempotency-Key",
+            ],
+            expose_headers=[
+                REQUEST_ID_HEADER,
+                "Location",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+                "Idempotent-Replayed",
+                "Idempotent-Original-Request-ID",
+            ],
         )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
@@ -93,4 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.include_router(health.router)
+    install_auth(app)
+    for module in (organizations, projects, api_keys, members, invitations):
+        app.include_router(module.router)
     return app

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from pulse.clients import Clients
 from pulse.config import Settings
 from pulse.services.application import PulseApplication
-from pulse.services.credentials import Digester
+from pulse.services.credentials import Digester, digester_of
 from pulse.services.provider import ApplicationProvider
 from pulse.services.storage_secrets import StorageSecrets
 
@@ -29,8 +29,7 @@ def get_pulse(request: Request) -> PulseApplication:
 
 
 def get_digester(request: Request) -> Digester:
-    settings = get_app_settings(request)
-    return Digester(settings.credential_pepper.get_secret_value().encode())
+    return digester_of(get_app_settings(request))
 
 
 def get_storage_secrets(request: Request) -> StorageSecrets:

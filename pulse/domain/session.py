@@ -9,7 +9,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from pulse.domain.context import CommandContext
-from pulse.domain.errors import ExpiredError, InvariantError
+from pulse.domain.errors import ExpiredError, InvariantError, NotPermittedError
+
+# Reuse is recognised for this many past tokens; older replays are merely refused.
+USED_DIGESTS_KEPT = 32
 
 
 class Session(Aggregate):
@@ -21,6 +24,7 @@ class Session(Aggregate):
         self.token_digest = token_digest
         self.expires_at = expires_at
         self.revoked_reason: str | None = None
+        self.used_digests: list[str] = []
 
     @property
     def is_revoked(self) -> bool:
@@ -39,20 +43,25 @@ class Session(Aggregate):
     ) -> None:
         """Exchange the current refresh token for a new one.
 
-        A token that does not match is an old one being replayed: someone holds a
-        copy, so the whole session is revoked (refresh-token reuse detection).
+        A token that was current once and has been exchanged since is being replayed:
+        someone holds a copy, so the whole session is revoked (reuse detection). A token
+        that never belonged to the session is merely refused: the session id is no
+        secret (it is in every access token), so a guess must not end anyone's session.
         """
         if self.is_revoked:
             raise InvariantError("The session was ended")
         if now >= self.expires_at:
             raise ExpiredError("The session expired")
-        if not self.matches(presented_digest):
+        if self.matches(presented_digest):
+            self._rotated(token_digest=new_digest, expires_at=expires_at, context=context)
+        elif any(hmac.compare_digest(presented_digest, used) for used in self.used_digests):
             self._revoked(reason="refresh token reused", context=context)
-            return
-        self._rotated(token_digest=new_digest, expires_at=expires_at, context=context)
+        else:
+            raise NotPermittedError("The refresh token does not belong to this session")
 
     @event("Rotated")
     def _rotated(self, token_digest: str, expires_at: datetime, context: CommandContext) -> None:
+        self.used_digests = [*self.used_digests, self.token_digest][-USED_DIGESTS_KEPT:]
         self.token_digest = token_digest
         self.expires_at = expires_at
 

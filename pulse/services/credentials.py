@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
+from pulse.config import Settings
+
 SECRET_BYTES = 32
 # Prefixes make a leaked token recognisable (and scannable); they are not secrets.
 API_SECRET_PREFIX = "sk_"  # noqa: S105
@@ -51,6 +53,10 @@ class Digester:
         """
         secret = secrets.token_urlsafe(SECRET_BYTES)
         return IssuedSecret(token=f"{prefix}{owner.hex}.{secret}", digest=self.digest(secret))
+
+
+def digester_of(settings: Settings) -> Digester:
+    return Digester(settings.credential_pepper.get_secret_value().encode())
 
 
 def new_key_id() -> str:

@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
-from pulse.workers.context import JobContext
+from pulse.logging import get_logger
+from pulse.projections.runner import catch_up_all
+from pulse.projections.store import read_model_database
+from pulse.workers.context import (
+    JobContext,
+    projection_settings_of,
+    provider_of,
+    settings_of,
+)
+
+log = get_logger(__name__)
 
 
 async def ping(ctx: JobContext) -> str:
     """Prove a worker is consuming the queue: returns the time it ran, ISO 8601 UTC."""
     return datetime.now(UTC).isoformat()
+
+
+async def run_projections(ctx: JobContext) -> dict[str, int]:
+    """Catch every projection up; returns the events each one applied.
+
+    Enqueued by ``wake_projections`` after commands and run on the worker's schedule.
+    The event store and the read models use PyMongo's synchronous API, so the work
+    runs in a thread; a projection busy in another worker is skipped at once.
+    """
+    provider = provider_of(ctx)
+    settings = settings_of(ctx)
+    options = projection_settings_of(ctx)
+
+    def run() -> dict[str, int]:
+        app = provider.get()
+        results = catch_up_all(app, read_model_database(app), settings, options)
+        return {result.name: result.applied for result in results}
+
+    return await asyncio.to_thread(run)

@@ -6,36 +6,63 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings
-from arq.cron import CronJob
+from arq.cron import CronJob, cron
 from arq.typing import WorkerCoroutine
-from arq.worker import Function
+from arq.worker import Function, func
 
 from pulse.config import Settings, get_settings
-from pulse.workers.context import SETTINGS_KEY
-from pulse.workers.jobs import ping
+from pulse.projections.options import ProjectionSettings
+from pulse.workers.context import PROJECTION_SETTINGS_KEY, SETTINGS_KEY
+from pulse.workers.jobs import ping, run_projections
 from pulse.workers.lifecycle import shutdown, startup
 
-FUNCTIONS: Sequence[WorkerCoroutine | Function] = (ping,)
-"""Every job a worker can run; projection jobs will be added here."""
+FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
+    ping,
+    # No kept result: it would refuse the next wake-up with the same fixed job id
+    # (see pulse.projections.wakeup) until it expired.
+    func(run_projections, keep_result=0),
+)
+"""Every job a worker can run."""
 
-CRON_JOBS: Sequence[CronJob] = ()
-"""Periodic jobs; none yet."""
+
+def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -> list[CronJob]:
+    """Periodic jobs: projections catch up every ``schedule_seconds``.
+
+    arq schedules by calendar second, so the interval is the seconds of a minute
+    that are multiples of it (an interval that does not divide 60 has one shorter
+    gap at the turn of the minute). ``unique`` makes one worker run each tick.
+    """
+    step = projection_settings.schedule_seconds
+    return [
+        cron(
+            run_projections,
+            # Job ids are global in Redis: name it after the queue, as wake-ups are.
+            name=f"cron:{settings.worker_queue_name}:run_projections",
+            second=set(range(0, 60, step)),
+            run_at_startup=True,
+            unique=True,
+            keep_result=0,
+        )
+    ]
 
 
 def redis_settings_for(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
-def worker_options(settings: Settings) -> dict[str, Any]:
+def worker_options(
+    settings: Settings, projection_settings: ProjectionSettings | None = None
+) -> dict[str, Any]:
     """Keyword arguments for ``arq.worker.Worker`` (or ``run_worker``) under ``settings``."""
+    projection_settings = projection_settings or ProjectionSettings()
     return {
         "functions": list(FUNCTIONS),
-        "cron_jobs": list(CRON_JOBS),
+        "cron_jobs": cron_jobs_for(settings, projection_settings),
         "redis_settings": redis_settings_for(settings),
         "queue_name": settings.worker_queue_name,
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "ctx": {SETTINGS_KEY: settings},
+        "ctx": {SETTINGS_KEY: settings, PROJECTION_SETTINGS_KEY: projection_settings},
         "max_jobs": settings.worker_max_jobs,
         "job_timeout": settings.worker_job_timeout_seconds,
     }
@@ -48,8 +75,9 @@ class WorkerSettings:
     """
 
     _settings = get_settings()
+    _projection_settings = ProjectionSettings()
     functions: ClassVar[list[WorkerCoroutine | Function]] = list(FUNCTIONS)
-    cron_jobs: ClassVar[list[CronJob]] = list(CRON_JOBS)
+    cron_jobs: ClassVar[list[CronJob]] = cron_jobs_for(_settings, _projection_settings)
     redis_settings = redis_settings_for(_settings)
     queue_name = _settings.worker_queue_name
     on_startup = startup

@@ -200,6 +200,18 @@ class TestSessions:
         with pytest.raises(InvariantError):
             session.rotate("second", "fourth", NOW + timedelta(days=1), NOW, CTX)
 
+    def test_a_token_that_never_belonged_to_the_session_is_refused_without_ending_it(
+        self,
+    ) -> None:
+        session = Session(
+            user_id=uuid4(), token_digest="first", expires_at=NOW + timedelta(days=1), context=CTX
+        )
+        with pytest.raises(NotPermittedError):
+            session.rotate("guessed", "x", NOW + timedelta(days=1), NOW, CTX)
+        assert not session.is_revoked
+        session.rotate("first", "second", NOW + timedelta(days=1), NOW, CTX)
+        assert session.matches("second")
+
     def test_an_expired_session_does_not_rotate(self) -> None:
         session = Session(user_id=uuid4(), token_digest="t", expires_at=NOW, context=CTX)
         with pytest.raises(ExpiredError):

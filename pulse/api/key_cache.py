@@ -1,0 +1,32 @@
+"""Keeping the API-key cache right around key-changing commands.
+
+Before the command: forget the cached answers, so nothing cached before the change
+outlives it. After it: cache the project's keys at the project's new version, so the
+very next request sees the change and a request still holding the old state cannot
+write it back (``cache_key_state`` refuses older versions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from pulse.api.dependencies import get_app_settings, get_clients, get_pulse
+from pulse.domain.project import Project
+from pulse.services.api_key_auth import cache_project_keys, forget_cached_keys
+
+
+async def forget_keys(request: Request, digests: Iterable[str]) -> None:
+    settings = get_app_settings(request)
+    await forget_cached_keys(
+        get_clients(request).redis, digests, key_prefix=settings.redis_key_prefix
+    )
+
+
+async def remember_key_states(request: Request, project_id: UUID) -> None:
+    app = get_pulse(request)
+    project = await run_in_threadpool(app.load, project_id, Project)
+    await cache_project_keys(get_clients(request).redis, get_app_settings(request), project)

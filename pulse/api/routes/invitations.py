@@ -1,0 +1,101 @@
+"""Invitations: list an organization's, revoke one, accept one with its token."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+
+from pulse.api.auth import CurrentUser, command_context
+from pulse.api.commands import run_command, run_query
+from pulse.api.dependencies import ClientsDep, DigesterDep, PulseDep
+from pulse.api.management_schemas import (
+    InvitationAccept,
+    InvitationOut,
+    MemberOut,
+    Page,
+)
+from pulse.api.openapi import problem_responses
+from pulse.api.pagination import Cursor, Limit, page_of
+from pulse.api.problems import Problem
+from pulse.domain.invitation import InvitationStatus
+from pulse.domain.roles import Permission
+from pulse.queries import list_invitations
+from pulse.services import authorization, invitations
+
+router = APIRouter(tags=["team"])
+
+_WRITE = problem_responses((401, Problem), (403, Problem), (404, Problem), (409, Problem))
+
+
+@router.get(
+    "/v1/organizations/{organization_id}/invitations",
+    response_model=Page[InvitationOut],
+    summary="The organization's invitations (eventually consistent)",
+    responses=problem_responses((401, Problem), (403, Problem), (404, Problem)),
+)
+async def list_(
+    organization_id: UUID,
+    user: CurrentUser,
+    app: PulseDep,
+    clients: ClientsDep,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    status: InvitationStatus | None = InvitationStatus.PENDING,
+) -> Page[InvitationOut]:
+    await run_query(
+        authorization.require, app, organization_id, user.user_id, Permission.MANAGE_TEAM
+    )
+    found = await list_invitations(
+        clients.database, str(organization_id), status=status, limit=limit, cursor=cursor
+    )
+    return page_of(found, InvitationOut)
+
+
+@router.delete(
+    "/v1/organizations/{organization_id}/invitations/{invitation_id}",
+    response_model=InvitationOut,
+    summary="Revoke a pending invitation",
+    responses=_WRITE,
+)
+async def revoke(
+    organization_id: UUID,
+    invitation_id: UUID,
+    user: CurrentUser,
+    app: PulseDep,
+    request: Request,
+) -> dict[str, Any]:
+    return await run_command(
+        request,
+        invitations.revoke,
+        app,
+        organization_id,
+        user.user_id,
+        invitation_id,
+        command_context(request, user),
+    )
+
+
+@router.post(
+    "/v1/invitations/accept",
+    response_model=MemberOut,
+    summary="Join the organization: sign in with the invited email, send the token",
+    responses=_WRITE,
+)
+async def accept(
+    body: InvitationAccept,
+    user: CurrentUser,
+    app: PulseDep,
+    digester: DigesterDep,
+    request: Request,
+) -> dict[str, Any]:
+    return await run_command(
+        request,
+        invitations.accept,
+        app,
+        digester,
+        body.token,
+        user.user_id,
+        command_context(request, user),
+    )

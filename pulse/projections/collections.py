@@ -1,0 +1,13 @@
+"""Names of the read-model collections; other code reads them under these names."""
+
+from __future__ import annotations
+
+USERS = "rm_users"
+ORGANIZATIONS = "rm_organizations"
+MEMBERS = "rm_members"
+PROJECTS = "rm_projects"
+API_KEYS = "rm_api_keys"
+INVITATIONS = "rm_invitations"
+
+LOCKS = "projection_locks"
+"""One document per running projection (``lock``), plus markers of broken locks."""

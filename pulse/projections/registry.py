@@ -1,0 +1,26 @@
+"""Every projection the runner knows, by name."""
+
+from __future__ import annotations
+
+from pulse.projections import invitations, members, organizations, projects, users
+from pulse.projections.model import Projection
+
+PROJECTIONS: tuple[Projection, ...] = (
+    users.PROJECTION,
+    organizations.PROJECTION,
+    members.PROJECTION,
+    projects.PROJECTION,
+    invitations.PROJECTION,
+)
+
+
+class UnknownProjectionError(LookupError):
+    """No projection has that name."""
+
+
+def projection_named(name: str) -> Projection:
+    for projection in PROJECTIONS:
+        if projection.name == name:
+            return projection
+    known = ", ".join(p.name for p in PROJECTIONS)
+    raise UnknownProjectionError(f"No projection named {name!r}; known: {known}")

@@ -1,0 +1,210 @@
+"""Real commands on the real aggregates, saved by a real ``PulseApplication``.
+
+Shared by the projection, query and worker tests: a small world with every kind
+of event the read models handle, plus some they do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from pulse.domain.context import ActorKind, CommandContext
+from pulse.domain.invitation import Invitation
+from pulse.domain.member import Member
+from pulse.domain.organization import Organization
+from pulse.domain.project import Project
+from pulse.domain.roles import Role
+from pulse.domain.session import Session
+from pulse.domain.user import User
+from pulse.services.application import PulseApplication
+
+CTX = CommandContext(ActorKind.USER, "u")
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+STORAGE: dict[str, Any] = {
+    "provider": "s3",
+    "bucket": "recordings",
+    "region": "eu-west-1",
+    "access_key_id": "AKIA-TEST",
+    "secret_access_key": "enc:v1:c2VjcmV0",
+}
+
+
+def register(app: PulseApplication, email: str, name: str = "Someone") -> User:
+    user = User(email=email, name=name, password_hash="argon2-hash", context=CTX)
+    app.save(user)
+    return user
+
+
+def found_organization(
+    app: PulseApplication, owner: User, name: str = "Acme", plan: str = "free"
+) -> tuple[Organization, Member]:
+    """An organization and its creator's Owner membership, saved together."""
+    organization = Organization(
+        name=name, admin_email=owner.email, plan=plan, creator_id=owner.id, context=CTX
+    )
+    member = Member(
+        organization_id=organization.id,
+        user_id=owner.id,
+        email=owner.email,
+        role="owner",
+        context=CTX,
+    )
+    app.save(organization, member)
+    return organization, member
+
+
+def join(app: PulseApplication, organization: Organization, user: User, role: str) -> Member:
+    member = Member(
+        organization_id=organization.id, user_id=user.id, email=user.email, role=role, context=CTX
+    )
+    app.save(member)
+    return member
+
+
+def create_project(
+    app: PulseApplication,
+    organization: Organization,
+    name: str,
+    region: str = "eu-west",
+    storage: dict[str, Any] | None = None,
+) -> Project:
+    project = Project(
+        organization_id=organization.id,
+        name=name,
+        region=region,
+        webhook_url=None,
+        storage=storage,
+        context=CTX,
+    )
+    app.save(project)
+    return project
+
+
+@dataclass
+class World:
+    alice: User
+    bob: User
+    carol: User
+    acme: Organization
+    globex: Organization
+    alice_in_acme: Member
+    bob_in_acme: Member
+    video: Project
+    audio: Project
+    old: Project
+    accepted: Invitation
+    revoked: Invitation
+    pending: Invitation
+    keys: dict[str, str] = field(default_factory=dict)
+    """key id -> digest."""
+
+
+def build_world(app: PulseApplication) -> World:
+    """Every event kind the read models handle, and a session the projections skip."""
+    alice = register(app, "Alice@Example.test", "Alice")
+    bob = register(app, "bob@example.test", "Bob")
+    carol = register(app, "carol@example.test", "Carol")
+
+    acme, alice_in_acme = found_organization(app, alice, "Acme Corp")
+    acme.update({"name": "ACME (Europe) Ltd.", "plan": "pro"}, CTX)
+    app.save(acme)
+    globex, _ = found_organization(app, carol, "Globex")
+
+    bob_in_acme = join(app, acme, bob, "developer")
+    bob_in_acme.change_role(role=Role.ADMIN, context=CTX)
+    app.save(bob_in_acme)
+    acme.add_owner(bob.id, CTX)
+    bob_in_acme.change_role(role=Role.OWNER, context=CTX)
+    app.save(acme, bob_in_acme)
+    acme.remove_owner(bob.id, CTX)
+    bob_in_acme.remove(CTX)
+    app.save(acme, bob_in_acme)
+    bob_in_acme.rejoin(role=Role.VIEWER, context=CTX)
+    app.save(bob_in_acme)
+
+    video = create_project(app, acme, "Video", storage=STORAGE)
+    video.update({"name": "Video Calls", "webhook_url": "https://hooks.example.test/v"}, CTX)
+    app.save(video)
+    keys: dict[str, str] = {}
+    for key_id in ("pk_a", "pk_b", "pk_c"):
+        keys[key_id] = f"digest-{key_id}"
+        video.add_key(key_id, f"key {key_id}", keys[key_id], NOW, CTX)
+    app.save(video)
+    video.revoke_key("pk_b", NOW + timedelta(minutes=1), CTX)
+    keys["pk_d"] = "digest-pk_d"
+    video.rotate_key(
+        "pk_a", "pk_d", keys["pk_d"], NOW + timedelta(minutes=2), NOW + timedelta(days=2), CTX
+    )
+    app.save(video)
+    # A regeneration with a later grace may not extend pk_a's shorter remaining life.
+    keys["pk_e"] = "digest-pk_e"
+    video.regenerate_keys(
+        "pk_e", keys["pk_e"], NOW + timedelta(minutes=3), NOW + timedelta(days=5), CTX
+    )
+    app.save(video)
+
+    audio = create_project(app, acme, "Audio", region="us-east")
+    audio.update({"storage": STORAGE}, CTX)
+    audio.update({"storage": None}, CTX)
+    app.save(audio)
+    old = create_project(app, globex, "Old Thing", region="asia-south")
+    old.delete(NOW + timedelta(hours=1), CTX)
+    app.save(old)
+
+    accepted = Invitation(
+        organization_id=acme.id,
+        email="Dave@Example.test",
+        role="developer",
+        token_digest="t1",
+        expires_at=NOW + timedelta(days=7),
+        context=CommandContext(ActorKind.API_KEY, "pk_a"),
+    )
+    accepted.accept(uuid4(), "dave@example.test", NOW, CTX)
+    revoked = Invitation(
+        organization_id=acme.id,
+        email="eve@example.test",
+        role="viewer",
+        token_digest="t2",
+        expires_at=NOW + timedelta(days=7),
+        context=CTX,
+    )
+    revoked.revoke(CTX)
+    pending = Invitation(
+        organization_id=globex.id,
+        email="frank@example.test",
+        role="admin",
+        token_digest="t3",
+        expires_at=NOW + timedelta(days=7),
+        context=CTX,
+    )
+    app.save(accepted, revoked, pending)
+
+    session = Session(user_id=alice.id, token_digest="s", expires_at=NOW, context=CTX)
+    session.revoke("logout", CTX)
+    app.save(session)
+    alice.change_password_hash("argon2-new", CTX)
+    app.save(alice)
+
+    return World(
+        alice=alice,
+        bob=bob,
+        carol=carol,
+        acme=acme,
+        globex=globex,
+        alice_in_acme=alice_in_acme,
+        bob_in_acme=bob_in_acme,
+        video=video,
+        audio=audio,
+        old=old,
+        accepted=accepted,
+        revoked=revoked,
+        pending=pending,
+        keys=keys,
+    )
+
+
+def sid(value: UUID) -> str:
+    return str(value)
