@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pulse.api.problems import problem_response
 from pulse.domain.errors import (
@@ -30,11 +33,20 @@ STATUS_OF: dict[type[Exception], HTTPStatus] = {
     InvalidValueError: HTTPStatus.UNPROCESSABLE_ENTITY,
     # Two commands created the same aggregate at once; the loser is told to look again.
     IntegrityError: HTTPStatus.CONFLICT,
+    # A dependency is down: nothing was done (or the outcome is reported as unknown).
+    OperationalError: HTTPStatus.SERVICE_UNAVAILABLE,
+    ConnectionFailure: HTTPStatus.SERVICE_UNAVAILABLE,
+    RedisConnectionError: HTTPStatus.SERVICE_UNAVAILABLE,
+    RedisTimeoutError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 _DETAIL_OF: dict[type[Exception], str] = {
     NotFoundError: "The resource does not exist, or you may not see it.",
     IntegrityError: "The resource was created or changed concurrently; reload it and retry.",
+    OperationalError: "A service Pulse depends on is unavailable; try again shortly.",
+    ConnectionFailure: "A service Pulse depends on is unavailable; try again shortly.",
+    RedisConnectionError: "A service Pulse depends on is unavailable; try again shortly.",
+    RedisTimeoutError: "A service Pulse depends on is unavailable; try again shortly.",
 }
 
 

@@ -11,15 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import Request
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
 from pulse.api.dependencies import get_app_settings, get_clients, get_pulse
 from pulse.domain.project import Project
+from pulse.logging import get_logger
 from pulse.services.api_key_auth import cache_project_keys, forget_cached_keys
+
+log = get_logger(__name__)
 
 
 async def forget_keys(request: Request, digests: Iterable[str]) -> None:
+    """Before a change: must succeed, or the command is refused (503) and not run."""
     settings = get_app_settings(request)
     await forget_cached_keys(
         get_clients(request).redis, digests, key_prefix=settings.redis_key_prefix
@@ -27,6 +33,12 @@ async def forget_keys(request: Request, digests: Iterable[str]) -> None:
 
 
 async def remember_key_states(request: Request, project_id: UUID) -> None:
+    """Best effort: the command has committed, so a cache failure must not undo its
+    answer. Without the entry, the next check reloads the project (the cache was
+    emptied by ``forget_keys`` before the change)."""
     app = get_pulse(request)
-    project = await run_in_threadpool(app.load, project_id, Project)
-    await cache_project_keys(get_clients(request).redis, get_app_settings(request), project)
+    try:
+        project = await run_in_threadpool(app.load, project_id, Project)
+        await cache_project_keys(get_clients(request).redis, get_app_settings(request), project)
+    except (RedisError, PersistenceError) as error:
+        log.warning("api_key_cache_not_updated", project_id=str(project_id), error=repr(error))

@@ -14,6 +14,7 @@ from pulse.domain.roles import Role
 T = TypeVar("T")
 
 Name = Field(min_length=1, max_length=100)
+OptionalName = Field(default=None, min_length=1, max_length=100)
 Region = Literal[REGIONS]  # type: ignore[valid-type]
 
 
@@ -39,7 +40,7 @@ class OrganizationCreate(Input):
 
 
 class OrganizationUpdate(Input):
-    name: str | None = Name
+    name: str | None = OptionalName
     admin_email: EmailStr | None = None
     plan: Plan | None = Field(default=None, description="Changing the plan needs the Owner role.")
 
@@ -94,7 +95,7 @@ class ProjectCreate(Input):
 
 
 class ProjectUpdate(Input):
-    name: str | None = Name
+    name: str | None = OptionalName
     region: Region | None = None
     webhook_url: AnyHttpUrl | None = None
     storage: StorageIn | None = None

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from eventsourcing.domain import CanInitAggregate
 from eventsourcing.persistence import IntegrityError
 
 from pulse.config import Settings
@@ -30,6 +28,7 @@ from pulse.services.credentials import (
     REFRESH_TOKEN_PREFIX,
     Digester,
     IssuedSecret,
+    owned_token,
     parse_owned_token,
 )
 from pulse.services.errors import AuthenticationError, ConflictError, NotFoundError
@@ -47,18 +46,6 @@ INVALID_REFRESH_TOKEN = "Invalid or expired refresh token"  # noqa: S105 - a mes
 EMAIL_TAKEN = "An account with this email already exists"
 MAX_NAME_LENGTH = 100
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
-
-
-def _new_session(session_id: UUID, **kwargs: Any) -> Session:
-    """A ``Session`` with a chosen id: it must be known before the session exists,
-    because it is part of the refresh token whose digest the session starts with.
-
-    ``_create`` with the created-event class is how eventsourcing builds an aggregate
-    with an explicit id; ``Session()`` itself accepts no ``id``. The event class is
-    made by the ``@event`` decorator at run time, hence the lookup by name.
-    """
-    started: type[CanInitAggregate[UUID]] = vars(Session)["Started"]
-    return Session._create(started, id=session_id, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +168,7 @@ def refresh(
 
     def rotate() -> tuple[Session, IssuedSecret]:
         session = _load_session(app, session_id)
-        issued = digester.new_owned_token(REFRESH_TOKEN_PREFIX, session.id)
+        issued = digester.new_owned_secret()
         acting = _acting_as(context, session.user_id)
         try:
             session.rotate(presented, issued.digest, expires_at, now, acting)
@@ -199,7 +186,8 @@ def refresh(
         user = app.load(session.user_id, User)
     except NotFoundError:
         raise AuthenticationError(INVALID_REFRESH_TOKEN) from None
-    return _tokens(settings, Account.of(user), session, issued.token, now)
+    refresh_token = owned_token(REFRESH_TOKEN_PREFIX, session.id, issued)
+    return _tokens(settings, Account.of(user), session, refresh_token, now)
 
 
 def log_out(
@@ -260,16 +248,14 @@ def _acting_as(context: CommandContext, user_id: UUID) -> CommandContext:
 def _start_session(
     digester: Digester, settings: Settings, user_id: UUID, now: datetime, context: CommandContext
 ) -> tuple[Session, str]:
-    session_id = uuid4()
-    issued = digester.new_owned_token(REFRESH_TOKEN_PREFIX, session_id)
-    session = _new_session(
-        session_id,
+    secret = digester.new_owned_secret()
+    session = Session(
         user_id=user_id,
-        token_digest=issued.digest,
+        token_digest=secret.digest,
         expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
         context=context,
     )
-    return session, issued.token
+    return session, owned_token(REFRESH_TOKEN_PREFIX, session.id, secret)
 
 
 def _parse_refresh_token(digester: Digester, refresh_token: str) -> tuple[UUID, str]:

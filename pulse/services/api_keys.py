@@ -68,12 +68,6 @@ def list_keys(app: PulseApplication, project_id: UUID, user_id: UUID) -> list[Vi
     return [key_view(project, key, now) for key in keys]
 
 
-def key_digest(app: PulseApplication, project_id: UUID, user_id: UUID, key_id: str) -> str:
-    """The digest under which a key may be cached, to forget it before changing it."""
-    project, _ = require_project(app, project_id, user_id, Permission.MANAGE_API_KEYS)
-    return _key_of(project, key_id).digest
-
-
 def revoke_key(
     app: PulseApplication, project_id: UUID, user_id: UUID, key_id: str, context: CommandContext
 ) -> ChangedKey:

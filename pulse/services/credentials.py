@@ -45,14 +45,19 @@ class Digester:
         token = API_SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
         return IssuedSecret(token=token, digest=self.digest(token))
 
-    def new_owned_token(self, prefix: str, owner: UUID) -> IssuedSecret:
-        """``<prefix><owner hex>.<secret>``, for secrets held by one known aggregate.
+    def new_owned_secret(self) -> IssuedSecret:
+        """A secret that one aggregate (a session, an invitation) will hold the digest of.
 
-        The owner part only locates the aggregate (a session, an invitation); the
-        secret part is what is checked, in constant time, against the stored digest.
+        The caller gets the token with ``owned_token`` once the aggregate exists.
         """
         secret = secrets.token_urlsafe(SECRET_BYTES)
-        return IssuedSecret(token=f"{prefix}{owner.hex}.{secret}", digest=self.digest(secret))
+        return IssuedSecret(token=secret, digest=self.digest(secret))
+
+
+def owned_token(prefix: str, owner: UUID, secret: IssuedSecret) -> str:
+    """``<prefix><owner hex>.<secret>``: the owner part only locates the aggregate; the
+    secret part is what is checked, in constant time, against the stored digest."""
+    return f"{prefix}{owner.hex}.{secret.token}"
 
 
 def digester_of(settings: Settings) -> Digester:
@@ -65,7 +70,7 @@ def new_key_id() -> str:
 
 
 def parse_owned_token(prefix: str, token: str) -> tuple[UUID, str] | None:
-    """The owner id and secret of a token made by ``new_owned_token``, if well formed."""
+    """The owner id and secret of a token made by ``owned_token``, if well formed."""
     if not token.startswith(prefix):
         return None
     owner, dot, secret = token[len(prefix) :].partition(".")

@@ -7,7 +7,7 @@ who passes it on. Accepting needs an account with the invited email address.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pulse.domain.context import CommandContext
 from pulse.domain.errors import InvariantError, NotPermittedError
@@ -19,7 +19,12 @@ from pulse.domain.user import User, normalize_email, user_id_for
 from pulse.services.application import PulseApplication
 from pulse.services.authorization import membership
 from pulse.services.clock import utc_now
-from pulse.services.credentials import INVITATION_TOKEN_PREFIX, Digester, parse_owned_token
+from pulse.services.credentials import (
+    INVITATION_TOKEN_PREFIX,
+    Digester,
+    owned_token,
+    parse_owned_token,
+)
 from pulse.services.errors import AuthenticationError, ConflictError, NotFoundError
 from pulse.services.retries import retry_on_conflict
 from pulse.services.views import View, invitation_view, member_view
@@ -49,21 +54,18 @@ def invite(
         raise NotPermittedError(f"The {actor.role} role does not allow managing the team")
     if _is_active_member(app, organization_id, user_id_for(email)):
         raise ConflictError("This person is already a member of the organization")
-    invitation_id = uuid4()
-    issued = digester.new_owned_token(INVITATION_TOKEN_PREFIX, invitation_id)
-    # The id is chosen before the token is minted, so the token can name it; the
-    # library's aggregate constructor accepts an explicit ``id`` for this.
-    invitation = Invitation(  # type: ignore[call-arg]
-        id=invitation_id,
+    secret = digester.new_owned_secret()
+    invitation = Invitation(
         organization_id=organization_id,
         email=normalize_email(email),
         role=str(role),
-        token_digest=issued.digest,
+        token_digest=secret.digest,
         expires_at=utc_now() + INVITATION_LIFETIME,
         context=context,
     )
     app.save(invitation)
-    return SentInvitation(invitation_view(invitation), issued.token)
+    token = owned_token(INVITATION_TOKEN_PREFIX, invitation.id, secret)
+    return SentInvitation(invitation_view(invitation), token)
 
 
 def _is_active_member(app: PulseApplication, organization_id: UUID, user_id: UUID) -> bool:

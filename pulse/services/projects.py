@@ -43,7 +43,6 @@ class RegeneratedKeys:
     project: View
     key: IssuedKey
     retired: list[View]
-    retired_digests: list[str]
 
 
 def create_project(
@@ -96,19 +95,23 @@ def update_project(
     return retry_on_conflict(command)
 
 
+def key_digests(
+    app: PulseApplication, project_id: UUID, user_id: UUID, permission: Permission
+) -> list[str]:
+    """Digests under which the project's keys may be cached, to forget them first."""
+    project, _ = require_project(app, project_id, user_id, permission)
+    return [key.digest for key in project.keys.values()]
+
+
 def delete_project(
     app: PulseApplication, project_id: UUID, user_id: UUID, context: CommandContext
-) -> list[str]:
-    """Soft-delete; returns the digests of the keys that stop working with it."""
-
-    def command() -> list[str]:
+) -> None:
+    def command() -> None:
         project, _ = require_project(app, project_id, user_id, Permission.MANAGE_PROJECTS)
-        digests = [key.digest for key in project.keys.values()]
         project.delete(utc_now(), context)
         app.save(project)
-        return digests
 
-    return retry_on_conflict(command)
+    retry_on_conflict(command)
 
 
 def regenerate_keys(
@@ -133,7 +136,6 @@ def regenerate_keys(
             project=project_view(project),
             key=issued_key(project, key_id, issued, now),
             retired=[key_view(project, key, now) for key in retiring],
-            retired_digests=[key.digest for key in retiring],
         )
 
     return retry_on_conflict(command)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from pulse.api.auth import CurrentUser, command_context
 from pulse.api.commands import run_command, run_query
 from pulse.api.dependencies import DigesterDep, PulseDep, SettingsDep
-from pulse.api.key_cache import forget_keys, remember_key_states
+from pulse.api.key_cache import remember_key_states
 from pulse.api.management_schemas import (
     ApiKeyOut,
     IssuedApiKeyOut,
@@ -21,12 +21,13 @@ from pulse.api.management_schemas import (
 )
 from pulse.api.openapi import problem_responses
 from pulse.api.problems import Problem
-from pulse.api.routes.projects import grace_of, issued
+from pulse.api.routes.projects import forget_project_keys, grace_of, issued
+from pulse.domain.roles import Permission
 from pulse.services import api_keys
-from pulse.services.application import PulseApplication
 
 router = APIRouter(prefix="/v1/projects/{project_id}/keys", tags=["api keys"])
 
+MANAGE_KEYS = Permission.MANAGE_API_KEYS
 _WRITE = problem_responses((401, Problem), (403, Problem), (404, Problem), (409, Problem))
 
 
@@ -56,6 +57,7 @@ async def create(
         (body or KeyCreate()).name,
         command_context(request, user),
     )
+    await remember_key_states(request, project_id)  # Usable at once (see create project).
     response.headers["Location"] = f"/v1/projects/{project_id}/keys/{key.key['id']}"
     return issued(key)
 
@@ -70,13 +72,6 @@ async def list_(project_id: UUID, user: CurrentUser, app: PulseDep) -> list[dict
     return await run_query(api_keys.list_keys, app, project_id, user.user_id)
 
 
-async def _forget(
-    request: Request, app: PulseApplication, project_id: UUID, user_id: UUID, key_id: str
-) -> None:
-    digest = await run_query(api_keys.key_digest, app, project_id, user_id, key_id)
-    await forget_keys(request, [digest])
-
-
 @router.delete(
     "/{key_id}",
     response_model=ApiKeyOut,
@@ -86,7 +81,7 @@ async def _forget(
 async def revoke(
     project_id: UUID, key_id: str, user: CurrentUser, app: PulseDep, request: Request
 ) -> dict[str, Any]:
-    await _forget(request, app, project_id, user.user_id, key_id)
+    await forget_project_keys(request, app, project_id, user.user_id, MANAGE_KEYS)
     changed = await run_command(
         request,
         api_keys.revoke_key,
@@ -116,7 +111,7 @@ async def rotate(
     request: Request,
     body: KeyRotate | None = None,
 ) -> dict[str, Any]:
-    await _forget(request, app, project_id, user.user_id, key_id)
+    await forget_project_keys(request, app, project_id, user.user_id, MANAGE_KEYS)
     rotated = await run_command(
         request,
         api_keys.rotate_key,

@@ -33,8 +33,10 @@ from pulse.api.openapi import problem_responses
 from pulse.api.pagination import Cursor, Limit, page_of
 from pulse.api.problems import Problem
 from pulse.config import Settings
+from pulse.domain.roles import Permission
 from pulse.queries import list_projects, organization_ids_of_user
 from pulse.services import authorization, projects
+from pulse.services.application import PulseApplication
 from pulse.services.errors import NotFoundError
 from pulse.services.projects import IssuedKey
 
@@ -84,6 +86,9 @@ async def create(
         fields,
         command_context(request, user),
     )
+    # Cached now, the new key works on the next request, before the read model
+    # that maps secrets to projects has caught up.
+    await remember_key_states(request, UUID(created.project["id"]))
     response.headers["Location"] = f"/v1/projects/{created.project['id']}"
     return {"project": created.project, "key": issued(created.key)}
 
@@ -159,7 +164,8 @@ async def update(
     responses=_WRITE,
 )
 async def delete(project_id: UUID, user: CurrentUser, app: PulseDep, request: Request) -> None:
-    digests = await run_command(
+    await forget_project_keys(request, app, project_id, user.user_id, Permission.MANAGE_PROJECTS)
+    await run_command(
         request,
         projects.delete_project,
         app,
@@ -167,6 +173,17 @@ async def delete(project_id: UUID, user: CurrentUser, app: PulseDep, request: Re
         user.user_id,
         command_context(request, user),
     )
+    await remember_key_states(request, project_id)
+
+
+async def forget_project_keys(
+    request: Request,
+    app: PulseApplication,
+    project_id: UUID,
+    user_id: UUID,
+    permission: Permission,
+) -> None:
+    digests = await run_query(projects.key_digests, app, project_id, user_id, permission)
     await forget_keys(request, digests)
 
 
@@ -185,6 +202,7 @@ async def regenerate_keys(
     request: Request,
     body: KeyRotate | None = None,
 ) -> dict[str, Any]:
+    await forget_project_keys(request, app, project_id, user.user_id, Permission.MANAGE_API_KEYS)
     result = await run_command(
         request,
         projects.regenerate_keys,

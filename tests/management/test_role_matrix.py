@@ -1,0 +1,215 @@
+"""Every management route, called by every role: it succeeds or answers 403, as the
+product plan's role matrix (section 5.1) says. The expectations below are written out
+independently of ``pulse.domain.roles`` so that a wrong table in the code fails here.
+
+Owner: billing, team, projects, API keys, organization, delete organization.
+Admin: team, projects, API keys, webhooks.  Developer: projects, API keys.
+Viewer: read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pulse.domain.roles import Role
+from tests.management.world import World
+
+ALL = frozenset({"owner", "admin", "developer", "viewer"})
+TEAM = frozenset({"owner", "admin"})
+BUILDERS = frozenset({"owner", "admin", "developer"})
+OWNER = frozenset({"owner"})
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    # Builds the path (and creates any throwaway target) for one call.
+    path: Callable[[World], str]
+    allowed: frozenset[str]
+    body: dict[str, Any] | None = None
+    success: int = 200
+
+
+def org(world: World) -> str:
+    return f"/v1/organizations/{world.organization_a}"
+
+
+def project(world: World) -> str:
+    return f"/v1/projects/{world.project_a}"
+
+
+def fresh_project(world: World) -> str:
+    return f"/v1/projects/{world.new_project()}"
+
+
+def fresh_key(world: World) -> str:
+    return f"/v1/projects/{world.project_a}/keys/{world.new_key(world.project_a)}"
+
+
+def fresh_member(world: World) -> str:
+    return f"{org(world)}/members/{world.add_member(world.organization_a, Role.VIEWER)}"
+
+
+CASES = [
+    Case("get organization", "GET", org, ALL),
+    Case("rename organization", "PUT", org, OWNER, {"name": "Acme Alpha"}),
+    Case("change plan", "PUT", org, OWNER, {"plan": "free"}),
+    Case(
+        "delete organization",
+        "DELETE",
+        lambda w: f"/v1/organizations/{w.new_organization_with_team()}",
+        OWNER,
+        success=204,
+    ),
+    Case("list members", "GET", lambda w: f"{org(w)}/members", ALL),
+    Case(
+        "invite member",
+        "POST",
+        lambda w: f"{org(w)}/members",
+        TEAM,
+        {"email": "new.person@example.com", "role": "viewer"},
+        201,
+    ),
+    Case("get member", "GET", lambda w: f"{org(w)}/members/{w.user_ids['viewer']}", ALL),
+    Case("remove member", "DELETE", fresh_member, TEAM, success=204),
+    Case(
+        "change member role",
+        "PUT",
+        lambda w: f"{fresh_member(w)}/role",
+        TEAM,
+        {"role": "developer"},
+    ),
+    Case("list invitations", "GET", lambda w: f"{org(w)}/invitations", TEAM),
+    Case(
+        "revoke invitation",
+        "DELETE",
+        lambda w: f"{org(w)}/invitations/{w.new_invitation()}",
+        TEAM,
+    ),
+    Case(
+        "create project",
+        "POST",
+        lambda w: "/v1/projects",
+        BUILDERS,
+        None,  # Filled in per call: needs the organization id.
+        201,
+    ),
+    Case("list projects", "GET", lambda w: f"/v1/projects?organization_id={w.organization_a}", ALL),
+    Case("get project", "GET", project, ALL),
+    Case("update project", "PUT", project, BUILDERS, {"name": "alpha-app"}),
+    Case("delete project", "DELETE", fresh_project, BUILDERS, success=204),
+    Case(
+        "regenerate keys",
+        "POST",
+        lambda w: f"{fresh_project(w)}/regenerate-keys",
+        BUILDERS,
+    ),
+    Case("create key", "POST", lambda w: f"{project(w)}/keys", BUILDERS, {"name": "ci"}, 201),
+    Case("list keys", "GET", lambda w: f"{project(w)}/keys", BUILDERS),
+    Case("revoke key", "DELETE", fresh_key, BUILDERS),
+    Case("rotate key", "POST", lambda w: f"{fresh_key(w)}/rotate", BUILDERS, {"grace_seconds": 0}),
+]
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_each_role_succeeds_or_is_forbidden_as_the_matrix_says(
+    world: World, case: Case, role: str
+) -> None:
+    body = case.body
+    if case.name == "create project":
+        body = {"organization_id": str(world.organization_a), "name": "made-by-" + role}
+    response = world.client.request(
+        case.method, case.path(world), json=body, headers=world.headers(role)
+    )
+    if role in case.allowed:
+        assert response.status_code == case.success, response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == 403
+
+
+def test_routes_outside_organizations_are_open_to_any_signed_in_user(world: World) -> None:
+    for who in ("viewer", "outsider"):
+        created = world.client.post(
+            "/v1/organizations",
+            json={"name": f"{who}'s own", "admin_email": "me@example.com"},
+            headers=world.headers(who),
+        )
+        assert created.status_code == 201, created.text
+        assert created.headers["location"] == f"/v1/organizations/{created.json()['id']}"
+        assert world.client.get("/v1/organizations", headers=world.headers(who)).status_code == 200
+
+
+def test_every_management_route_needs_a_signed_in_user(world: World) -> None:
+    paths = {
+        ("GET", org(world)),
+        ("GET", "/v1/organizations"),
+        ("POST", "/v1/organizations"),
+        ("GET", "/v1/projects"),
+        ("GET", project(world)),
+        ("GET", f"{project(world)}/keys"),
+        ("GET", f"{org(world)}/members"),
+        ("GET", f"{org(world)}/invitations"),
+        ("POST", "/v1/invitations/accept"),
+    }
+    for method, path in paths:
+        response = world.client.request(method, path, json={})
+        assert response.status_code == 401, (method, path, response.text)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_the_team_rules_beyond_the_matrix(world: World) -> None:
+    """Admins manage the team but not Owners; the last Owner can neither leave nor be
+    demoted; anyone may leave."""
+    team = world.new_organization_with_team()
+    owner_id, admin_id = world.user_ids["owner"], world.user_ids["admin"]
+    members = f"/v1/organizations/{team}/members"
+
+    as_admin = world.headers("admin")
+    assert (
+        world.client.put(
+            f"{members}/{owner_id}/role", json={"role": "viewer"}, headers=as_admin
+        ).status_code
+        == 403
+    )
+    assert world.client.delete(f"{members}/{owner_id}", headers=as_admin).status_code == 403
+    assert (
+        world.client.post(
+            members, json={"email": "boss@example.com", "role": "owner"}, headers=as_admin
+        ).status_code
+        == 403
+    )
+
+    as_owner = world.headers("owner")
+    demoted = world.client.put(
+        f"{members}/{owner_id}/role", json={"role": "admin"}, headers=as_owner
+    )
+    assert demoted.status_code == 409, demoted.text
+    assert "at least one Owner" in demoted.json()["detail"]
+    assert world.client.delete(f"{members}/{owner_id}", headers=as_owner).status_code == 409
+
+    # With a second Owner, the first may step down; then the new Owner is the last one.
+    promoted = world.client.put(
+        f"{members}/{admin_id}/role", json={"role": "owner"}, headers=as_owner
+    )
+    assert promoted.status_code == 200, promoted.text
+    assert world.client.delete(f"{members}/{owner_id}", headers=as_owner).status_code == 204
+    assert world.client.get(f"/v1/organizations/{team}", headers=as_owner).status_code == 404
+    assert (
+        world.client.delete(f"{members}/{admin_id}", headers=world.headers("admin")).status_code
+        == 409
+    )
+
+    # A viewer may leave on their own.
+    viewer_id = world.user_ids["viewer"]
+    assert (
+        world.client.delete(f"{members}/{viewer_id}", headers=world.headers("viewer")).status_code
+        == 204
+    )
