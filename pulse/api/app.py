@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=problem_responses((HTTPStatus.INTERNAL_SERVER_ERROR, Problem)),
     )
     app.state.settings = settings
+    app.idempotency_exempt = tuple(settings.idempotency_exempt_prefixes)
 
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)

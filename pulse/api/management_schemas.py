@@ -180,7 +180,7 @@ class InvitationOut(BaseModel):
     organization_id: str
     email: str
     role: Role
-    status: Literal["pending", "accepted", "revoked"]
+    status: Literal["pending", "accepted", "revoked", "expired"]
     expires_at: datetime
     created_at: datetime
 

@@ -54,9 +54,50 @@ def document_problems(schema: dict[str, Any]) -> None:
         components.pop(name, None)
 
 
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": (
+        "Makes a retried POST safe: the same key with the same request within 24 h "
+        "gets the first answer back (with `Idempotent-Replayed: true`) instead of "
+        "running again; the same key with another request is refused (422)."
+    ),
+}
+
+RATE_LIMITED: dict[str, Any] = {
+    "description": (
+        "Too Many Requests: over the per-IP or per-project rate limit. `Retry-After` "
+        "says when to try again; `RateLimit` and `RateLimit-Policy` describe the quota."
+    ),
+    "headers": {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."},
+        "RateLimit": {"schema": {"type": "string"}},
+        "RateLimit-Policy": {"schema": {"type": "string"}},
+    },
+    "content": _problem_content(Problem),
+}
+
+
+def document_conventions(schema: dict[str, Any], idempotency_exempt: tuple[str, ...]) -> None:
+    """Describe what the middleware adds to every route: rate limits, idempotency."""
+    for path, path_item in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue  # /health and /ready are never limited.
+        for method, operation in path_item.items():
+            operation.setdefault("responses", {}).setdefault("429", RATE_LIMITED)
+            if method == "post" and not path.startswith(idempotency_exempt):
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+
+
 class PulseAPI(FastAPI):
+    idempotency_exempt: tuple[str, ...] = ()
+
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             # The parent caches the document it returns, so editing it in place sticks.
-            document_problems(super().openapi())
+            document = super().openapi()
+            document_problems(document)
+            document_conventions(document, self.idempotency_exempt)
         return super().openapi()

@@ -4,19 +4,32 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from pulse.projections.collections import MEMBERS
+from pulse.projections.collections import MEMBERS, ORGANIZATIONS
 from pulse.queries.pagination import DEFAULT_LIMIT, Document, Page, paginate
 from pulse.queries.search import contains
 
 
 async def organization_ids_of_user(db: AsyncDatabase[Document], user_id: str) -> list[str]:
-    """Ids of the organizations where ``user_id`` is an active member, oldest first."""
+    """Ids of the live organizations where ``user_id`` is an active member, oldest first.
+
+    A deleted organization is gone for its members too: its projects must not show up
+    in their lists any more (deletion does not cascade into the projects' events).
+    """
     found = (
         db[MEMBERS]
         .find({"user_id": user_id, "active": True}, {"organization_id": 1, "joined_at": 1})
         .sort([("joined_at", 1), ("_id", 1)])
     )
-    return [str(document["organization_id"]) async for document in found]
+    ids = [str(document["organization_id"]) async for document in found]
+    if not ids:
+        return []
+    deleted = {
+        str(document["_id"])
+        async for document in db[ORGANIZATIONS].find(
+            {"_id": {"$in": ids}, "deleted": True}, {"_id": 1}
+        )
+    }
+    return [organization_id for organization_id in ids if organization_id not in deleted]
 
 
 async def list_members(

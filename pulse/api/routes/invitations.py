@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -19,10 +19,10 @@ from pulse.api.management_schemas import (
 from pulse.api.openapi import problem_responses
 from pulse.api.pagination import Cursor, Limit, page_of
 from pulse.api.problems import Problem
-from pulse.domain.invitation import InvitationStatus
 from pulse.domain.roles import Permission
 from pulse.queries import list_invitations
 from pulse.services import authorization, invitations
+from pulse.services.clock import as_utc, utc_now
 
 router = APIRouter(tags=["team"])
 
@@ -42,14 +42,18 @@ async def list_(
     clients: ClientsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
-    status: InvitationStatus | None = InvitationStatus.PENDING,
+    status: Literal["pending", "accepted", "revoked", "expired"] | None = "pending",
 ) -> Page[InvitationOut]:
     await run_query(
         authorization.require, app, organization_id, user.user_id, Permission.MANAGE_TEAM
     )
+    now = utc_now()
     found = await list_invitations(
-        clients.database, str(organization_id), status=status, limit=limit, cursor=cursor
+        clients.database, str(organization_id), status=status, now=now, limit=limit, cursor=cursor
     )
+    for item in found.items:
+        if item["status"] == "pending" and as_utc(item["expires_at"]) <= now:
+            item["status"] = "expired"
     return page_of(found, InvitationOut)
 
 
