@@ -98,3 +98,21 @@ def test_regenerating_and_deleting_stop_the_old_keys_at_once(world: World) -> No
         world.client.get(f"/v1/projects/{project}", headers=world.headers("owner")).status_code
         == 404
     )
+
+
+def test_deleting_an_organization_stops_every_key_of_its_projects_at_once(
+    world: World,
+) -> None:
+    organization = world.create_organization("owner", "Doomed Inc")
+    first = world.create_project("owner", organization, "doomed-one")["key"]["secret"]
+    second = world.create_project("owner", organization, "doomed-two")["key"]["secret"]
+    for secret in (first, second):
+        assert whoami(world, secret).status_code == 200  # Cached as working.
+
+    deleted = world.client.delete(
+        f"/v1/organizations/{organization}", headers=world.headers("owner")
+    )
+    assert deleted.status_code == 204
+
+    for secret in (first, second):
+        assert whoami(world, secret).status_code == 401
