@@ -62,8 +62,9 @@ lint: install ## ruff, lint and format check
 typecheck: install ## mypy (strict) on pulse/
 	$(UV) run mypy
 
-bench: install services ## Event-store benchmark (figures for docs/performance.md)
+bench: install services ## Event-store and management-API benchmarks (docs/performance.md)
 	$(UV) run python benchmarks/eventstore.py
+	$(UV) run python benchmarks/api.py
 
 clean: services-down ## Stop services and remove local state (data, binaries, venvs)
 	rm -rf .services .venv .tools

@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     worker_queue_name: str = "pulse:queue"
     worker_max_jobs: int = Field(default=10, ge=1)
     worker_job_timeout_seconds: float = Field(default=300.0, gt=0)
+    worker_poll_delay_seconds: float = Field(default=0.05, gt=0, le=5)
 
     migrations_dir: Path = PROJECT_ROOT / "migrations"
     migration_lock_stale_seconds: float = Field(default=300.0, gt=0)

@@ -37,6 +37,7 @@ from pulse.api.problems import Problem
 from pulse.clients import Clients
 from pulse.config import Settings
 from pulse.domain.context import ActorKind, CommandContext
+from pulse.domain.organization import Organization
 from pulse.domain.project import Project
 from pulse.logging import get_logger
 from pulse.services.access_tokens import (
@@ -189,6 +190,9 @@ def key_authenticator(
         redis=clients.redis,
         database=clients.database,
         load_project=lambda project_id: provider.get().load(project_id, Project),
+        load_organization=lambda organization_id: provider.get().load(
+            organization_id, Organization
+        ),
         digester=digester_of(settings),
         settings=settings,
     )

@@ -55,6 +55,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse.api.context import request_id_of
+from pulse.api.idempotency_sealing import ResponseSealer
 from pulse.api.problems import BLANK_TYPE, problem_response
 from pulse.config import Settings
 from pulse.logging import get_logger
@@ -200,13 +201,13 @@ class Record:
     response: StoredResponse | None
 
     @classmethod
-    def decode(cls, raw: bytes) -> Record:
+    def decode(cls, raw: bytes, sealer: ResponseSealer) -> Record:
         data = json.loads(raw)
-        response = data.get("response")
-        return cls(
-            fingerprint=str(data["fingerprint"]),
-            response=StoredResponse.from_json(response) if response is not None else None,
-        )
+        sealed = data.get("response")
+        response = None
+        if sealed is not None:
+            response = StoredResponse.from_json(json.loads(sealer.open(sealed)))
+        return cls(fingerprint=str(data["fingerprint"]), response=response)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,8 +222,9 @@ class Reservation:
 class IdempotencyStore:
     """The Redis side: reserve a key, renew, complete or release the reservation."""
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis, settings: Settings, sealer: ResponseSealer) -> None:
         self.redis = redis
+        self.sealer = sealer
         self.ttl_ms = settings.idempotency_ttl_seconds * 1000
         self.lease_ms = max(1, math.ceil(settings.idempotency_lease_seconds * 1000))
         self._renew = redis.register_script(_RENEW_SCRIPT)
@@ -238,13 +240,14 @@ class IdempotencyStore:
 
     async def read(self, key: str) -> Record | None:
         raw = await self.redis.get(key)
-        return Record.decode(raw) if raw is not None else None
+        return Record.decode(raw, self.sealer) if raw is not None else None
 
     async def renew(self, held: Reservation) -> bool:
         return bool(await self._renew(keys=[held.key], args=[held.claim, self.lease_ms]))
 
     async def complete(self, held: Reservation, response: StoredResponse) -> bool:
-        value = json.dumps({"fingerprint": held.fingerprint, "response": response.to_json()})
+        sealed = self.sealer.seal(json.dumps(response.to_json()).encode())
+        value = json.dumps({"fingerprint": held.fingerprint, "response": sealed})
         return bool(await self._complete(keys=[held.key], args=[held.claim, value, self.ttl_ms]))
 
     async def release(self, held: Reservation) -> bool:
@@ -381,7 +384,7 @@ class IdempotencyMiddleware:
         key = redis_key(self.settings.redis_key_prefix, caller, idempotency_key)
         fingerprint = request_fingerprint(scope, body)
         try:
-            store = self._store(scope)
+            store = self._store(scope, caller, idempotency_key)
             outcome = await self._claim(store, key, fingerprint)
         except _STORE_ERRORS as error:
             log.warning("idempotency_unavailable", error=repr(error))
@@ -421,11 +424,13 @@ class IdempotencyMiddleware:
                 type_=KEY_IN_PROGRESS_TYPE,
             )
 
-    def _store(self, scope: Scope) -> IdempotencyStore:
+    def _store(self, scope: Scope, caller: str, idempotency_key: str) -> IdempotencyStore:
         clients = getattr(getattr(scope.get("app"), "state", None), "clients", None)
         if clients is None:  # Outside the lifespan: as good as Redis being down.
             raise RedisError("no Redis client on app.state")
-        return IdempotencyStore(clients.redis, self.settings)
+        pepper = self.settings.credential_pepper.get_secret_value().encode()
+        sealer = ResponseSealer(pepper, caller, idempotency_key)
+        return IdempotencyStore(clients.redis, self.settings, sealer)
 
     async def _claim(
         self, store: IdempotencyStore, key: str, fingerprint: str

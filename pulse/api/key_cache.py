@@ -19,7 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from pulse.api.dependencies import get_app_settings, get_clients, get_pulse
 from pulse.domain.project import Project
 from pulse.logging import get_logger
-from pulse.services.api_key_auth import cache_project_keys, forget_cached_keys
+from pulse.services.api_key_auth import (
+    bury_organization,
+    cache_project_keys,
+    forget_cached_keys,
+)
 
 log = get_logger(__name__)
 
@@ -42,3 +46,24 @@ async def remember_key_states(request: Request, project_id: UUID) -> None:
         await cache_project_keys(get_clients(request).redis, get_app_settings(request), project)
     except (RedisError, PersistenceError) as error:
         log.warning("api_key_cache_not_updated", project_id=str(project_id), error=repr(error))
+
+
+async def bury_organization_keys(request: Request, organization_id: UUID) -> None:
+    """After an organization's deletion: its projects' keys are refused from now on.
+
+    Best effort, like ``remember_key_states``: without the tombstone, entries cached
+    before the deletion live out their short TTL, and every later check reloads the
+    project and its (deleted) organization.
+    """
+    settings = get_app_settings(request)
+    try:
+        await bury_organization(
+            get_clients(request).redis,
+            organization_id,
+            key_prefix=settings.redis_key_prefix,
+            ttl_seconds=settings.api_key_cache_seconds,
+        )
+    except RedisError as error:
+        log.warning(
+            "organization_keys_not_buried", organization_id=str(organization_id), error=repr(error)
+        )

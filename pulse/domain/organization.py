@@ -16,9 +16,6 @@ from pulse.domain.plans import Plan
 class Organization(Aggregate):
     """Tenant aggregate.
 
-    It knows its projects, so that deleting it deletes them in the same save: a
-    deleted organization's projects (and their API keys) must stop at once.
-
     The Owner roster lives here (not only on the members) so that "an organization
     always keeps at least one Owner" is checked by one aggregate: every change of an
     Owner is saved together with this aggregate, and its optimistic concurrency
@@ -33,7 +30,6 @@ class Organization(Aggregate):
         self.admin_email = admin_email
         self.plan = Plan(plan)
         self.owner_ids: set[UUID] = {creator_id}
-        self.project_ids: set[UUID] = set()
         self.created_by = context
         self.deleted_at: datetime | None = None
 
@@ -67,15 +63,6 @@ class Organization(Aggregate):
     @event("Deleted")
     def _deleted(self, deleted_at: datetime, context: CommandContext) -> None:
         self.deleted_at = deleted_at
-
-    def add_project(self, project_id: UUID, context: CommandContext) -> None:
-        """Record a new project, so that deleting the organization reaches all of them."""
-        self.ensure_active()
-        self._project_added(project_id=project_id, context=context)
-
-    @event("ProjectAdded")
-    def _project_added(self, project_id: UUID, context: CommandContext) -> None:
-        self.project_ids.add(project_id)
 
     def add_owner(self, user_id: UUID, context: CommandContext) -> None:
         self.ensure_active()

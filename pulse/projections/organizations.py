@@ -73,17 +73,6 @@ def _owners_changed(database: Database[Document], event: Any, *, added: bool) ->
     )
 
 
-def _project_added(database: Database[Document], event: Any) -> None:
-    # Not shown in the read model, but it moves the version and updated_at on, as the
-    # command side's answer does.
-    change(
-        database[ORGANIZATIONS],
-        text(event.originator_id),
-        event.originator_version,
-        {"updated_at": utc(event.timestamp)},
-    )
-
-
 def _owner_added(database: Database[Document], event: Any) -> None:
     _owners_changed(database, event, added=True)
 
@@ -99,7 +88,6 @@ PROJECTION = Projection(
         event_topic(Organization, "Created"): _created,
         event_topic(Organization, "Updated"): _updated,
         event_topic(Organization, "Deleted"): _deleted,
-        event_topic(Organization, "ProjectAdded"): _project_added,
         event_topic(Organization, "OwnerAdded"): _owner_added,
         event_topic(Organization, "OwnerRemoved"): _owner_removed,
     },

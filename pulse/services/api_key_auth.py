@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +37,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
 from pulse.config import Settings
+from pulse.domain.organization import Organization
 from pulse.domain.project import ApiKey, Project
 from pulse.logging import get_logger
 from pulse.services.clock import utc_now
@@ -71,6 +72,22 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 return 1
 """
 
+# KEYS[1]: the entry. ARGV[1]: the prefix of organization tombstones.
+# Returns {entry, 1} when the entry's organization was deleted, {entry, 0} otherwise.
+_READ_UNLESS_ORGANIZATION_GONE = """
+local entry = redis.call('GET', KEYS[1])
+if not entry then
+  return false
+end
+local ok, state = pcall(cjson.decode, entry)
+if ok and type(state) == 'table' and state['organization_id'] then
+  if redis.call('EXISTS', ARGV[1] .. state['organization_id']) == 1 then
+    return {entry, 1}
+  end
+end
+return {entry, 0}
+"""
+
 Document = dict[str, Any]
 
 
@@ -98,13 +115,13 @@ class KeyState:
     version: int  # The project's version this was read at.
 
     @classmethod
-    def of(cls, project: Project, key: ApiKey) -> KeyState:
+    def of(cls, project: Project, key: ApiKey, *, organization_deleted: bool = False) -> KeyState:
         return cls(
             project_id=project.id,
             organization_id=project.organization_id,
             key_id=key.key_id,
             expires_at=key.expires_at,
-            revoked=key.revoked_at is not None or project.is_deleted,
+            revoked=key.revoked_at is not None or project.is_deleted or organization_deleted,
             version=project.version,
         )
 
@@ -174,14 +191,39 @@ def cache_key(key_prefix: str, digest: str) -> str:
     return f"{key_prefix}apikey:{digest}"
 
 
+def organization_tombstone_prefix(key_prefix: str) -> str:
+    return f"{key_prefix}organization-deleted:"
+
+
 async def cached_key_state(redis: Redis, digest: str, *, key_prefix: str) -> KeyState | None:
-    raw = await redis.get(cache_key(key_prefix, digest))
-    if raw is None:
+    """The cached state; a key of an organization deleted since comes back revoked.
+
+    Deleting an organization leaves a short-lived tombstone instead of finding and
+    forgetting each key of each of its projects: checked in the same round trip as
+    the entry, it refuses those keys from the next request on, and outlives the
+    longest-lived entry cached before the deletion.
+    """
+    script = redis.register_script(_READ_UNLESS_ORGANIZATION_GONE)
+    found = await script(
+        keys=[cache_key(key_prefix, digest)], args=[organization_tombstone_prefix(key_prefix)]
+    )
+    if not found:
         return None
+    raw, organization_gone = found
     try:
-        return KeyState.from_json(raw)
+        state = KeyState.from_json(raw)
     except (ValueError, KeyError, TypeError):
         return None  # Written by another version of Pulse: read the store instead.
+    return replace(state, revoked=True) if organization_gone else state
+
+
+async def bury_organization(
+    redis: Redis, organization_id: UUID, *, key_prefix: str, ttl_seconds: int
+) -> None:
+    """After an organization's deletion: refuse its keys, even those cached as working."""
+    # A little longer than any entry cached before the deletion can live.
+    name = organization_tombstone_prefix(key_prefix) + str(organization_id)
+    await redis.set(name, "1", ex=ttl_seconds + 5)
 
 
 async def cache_key_state(
@@ -228,6 +270,7 @@ async def cache_project_keys(
 
 
 ProjectLoader = Callable[[UUID], Project]
+OrganizationLoader = Callable[[UUID], Organization]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +280,7 @@ class ApiKeyAuthenticator:
     redis: Redis
     database: AsyncDatabase[Document]
     load_project: ProjectLoader
+    load_organization: OrganizationLoader
     digester: Digester
     settings: Settings
 
@@ -294,11 +338,17 @@ class ApiKeyAuthenticator:
             project = await anyio.to_thread.run_sync(self.load_project, project_id)
         except NotFoundError:
             return None
-        # The read model only pointed the way; the aggregate is the source of truth.
+        # The read model only pointed the way; the aggregates are the source of truth.
         key = project.keys.get(str(row["_id"]))
         if key is None or not hmac.compare_digest(key.digest.encode(), digest.encode()):
             return None
-        return KeyState.of(project, key)
+        try:
+            organization = await anyio.to_thread.run_sync(
+                self.load_organization, project.organization_id
+            )
+        except NotFoundError:
+            return None
+        return KeyState.of(project, key, organization_deleted=organization.is_deleted)
 
 
 def _as_uuid(value: object) -> UUID | None:

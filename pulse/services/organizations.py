@@ -9,7 +9,6 @@ from pulse.domain.context import CommandContext
 from pulse.domain.member import Member
 from pulse.domain.organization import Organization
 from pulse.domain.plans import Plan
-from pulse.domain.project import Project
 from pulse.domain.roles import Permission, Role
 from pulse.domain.user import User
 from pulse.services.application import PulseApplication
@@ -71,31 +70,10 @@ def update_organization(
 
 def delete_organization(
     app: PulseApplication, organization_id: UUID, user_id: UUID, context: CommandContext
-) -> list[UUID]:
-    """Soft-delete the organization and, in the same save, all its projects.
-
-    Returns the projects' ids, whose API keys stopped working with them.
-    """
-
-    def command() -> list[UUID]:
+) -> None:
+    def command() -> None:
         found = require(app, organization_id, user_id, Permission.DELETE_ORGANIZATION)
-        now = utc_now()
-        projects = [app.load(project_id, Project) for project_id in found.organization.project_ids]
-        live = [project for project in projects if not project.is_deleted]
-        for project in live:
-            project.delete(now, context)
-        found.organization.delete(now, context)
-        app.save(found.organization, *live)
-        return sorted(found.organization.project_ids)
+        found.organization.delete(utc_now(), context)
+        app.save(found.organization)
 
-    return retry_on_conflict(command)
-
-
-def key_digests(app: PulseApplication, organization_id: UUID, user_id: UUID) -> list[str]:
-    """Digests of every key of every project: what to forget before deleting."""
-    found = require(app, organization_id, user_id, Permission.DELETE_ORGANIZATION)
-    return [
-        key.digest
-        for project_id in found.organization.project_ids
-        for key in app.load(project_id, Project).keys.values()
-    ]
+    retry_on_conflict(command)

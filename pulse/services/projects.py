@@ -54,27 +54,20 @@ def create_project(
     fields: dict[str, Any],
     context: CommandContext,
 ) -> ProjectWithKey:
+    require(app, organization_id, user_id, Permission.MANAGE_PROJECTS)
+    project = Project(
+        organization_id=organization_id,
+        name=fields["name"],
+        region=fields["region"],
+        webhook_url=fields.get("webhook_url"),
+        storage=secrets.seal(fields.get("storage")),
+        context=context,
+    )
     issued = digester.new_api_secret()
-    key_id = new_key_id()
-    storage = secrets.seal(fields.get("storage"))
-
-    def command() -> ProjectWithKey:
-        found = require(app, organization_id, user_id, Permission.MANAGE_PROJECTS)
-        project = Project(
-            organization_id=organization_id,
-            name=fields["name"],
-            region=fields["region"],
-            webhook_url=fields.get("webhook_url"),
-            storage=storage,
-            context=context,
-        )
-        now = utc_now()
-        project.add_key(key_id, "default", issued.digest, now, context)
-        found.organization.add_project(project.id, context)
-        app.save(project, found.organization)
-        return ProjectWithKey(project_view(project), issued_key(project, key_id, issued, now))
-
-    return retry_on_conflict(command)
+    key_id, now = new_key_id(), utc_now()
+    project.add_key(key_id, "default", issued.digest, now, context)
+    app.save(project)
+    return ProjectWithKey(project_view(project), issued_key(project, key_id, issued, now))
 
 
 def get_project(app: PulseApplication, project_id: UUID, user_id: UUID) -> View:

@@ -65,6 +65,9 @@ def worker_options(
         "ctx": {SETTINGS_KEY: settings, PROJECTION_SETTINGS_KEY: projection_settings},
         "max_jobs": settings.worker_max_jobs,
         "job_timeout": settings.worker_job_timeout_seconds,
+        # arq looks for queued jobs every poll_delay (0.5 s by default); projection
+        # wake-ups are what keep lists fresh, so look more often.
+        "poll_delay": settings.worker_poll_delay_seconds,
     }
 
 

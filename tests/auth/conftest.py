@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from pulse.api.app import create_app
 from pulse.config import Settings
 from pulse.domain.context import CommandContext
+from pulse.domain.organization import Organization
 from pulse.domain.project import Project
 from pulse.services.api_key_auth import READ_MODEL, cache_project_keys, forget_cached_keys
 from pulse.services.application import PulseApplication, create_application
@@ -184,7 +185,16 @@ class ProjectKeys:
 
 @pytest.fixture
 def project_keys(auth_settings: Settings, pulse_app: PulseApplication) -> ProjectKeys:
-    organization_id = uuid4()
+    # A key is only as good as its organization, so the project needs a real one.
+    organization = Organization(
+        name="Demo",
+        admin_email="ops@example.com",
+        plan="free",
+        creator_id=uuid4(),
+        context=CONTEXT,
+    )
+    organization_id = organization.id
+    pulse_app.save(organization)
     project = Project(
         organization_id=organization_id,
         name="demo",

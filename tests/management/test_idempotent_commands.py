@@ -3,9 +3,13 @@ the two requests race."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import uuid
 from typing import Any
+
+from redis import Redis
 
 from tests.management.world import World
 
@@ -56,3 +60,32 @@ def test_racing_creates_with_one_key_make_exactly_one_project(world: World) -> N
     assert [answer.status_code for answer in answers] == [201] * 4
     assert len({answer.json()["project"]["id"] for answer in answers}) == 1
     assert project_names(world).count(name) == 1
+
+
+def test_the_kept_answer_does_not_expose_the_secrets_it_carries(world: World) -> None:
+    """A replay returns the new key's secret again, so the answer is kept, but sealed:
+    Redis holds nothing from which the secret could be read without the client's
+    Idempotency-Key."""
+    idempotency_key = str(uuid.uuid4())
+    created = world.client.post(
+        "/v1/projects",
+        json={"organization_id": str(world.organization_a), "name": "sealed"},
+        headers={**world.headers("owner"), "Idempotency-Key": idempotency_key},
+    )
+    secret = created.json()["key"]["secret"]
+
+    redis = Redis.from_url(world.settings.redis_url)
+    try:
+        stored = [
+            redis.get(name)
+            for name in redis.scan_iter(match=f"{world.settings.redis_key_prefix}idempotency:*")
+        ]
+    finally:
+        redis.close()
+    assert stored
+    for raw in stored:
+        assert raw is not None
+        record = json.loads(raw)
+        assert idempotency_key not in raw.decode()
+        assert secret.encode() not in raw
+        assert secret.encode() not in base64.b64decode(record["response"])

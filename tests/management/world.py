@@ -88,12 +88,15 @@ class World:
         assert response.status_code == 201, response.text
         return UUID(response.json()["id"])
 
-    def create_project(self, who: str, organization_id: UUID, name: str) -> dict[str, Any]:
-        response = self.client.post(
+    def create_project_response(self, who: str, organization_id: UUID, name: str) -> Any:
+        return self.client.post(
             "/v1/projects",
             json={"organization_id": str(organization_id), "name": name, "region": "eu-west"},
             headers=self.headers(who),
         )
+
+    def create_project(self, who: str, organization_id: UUID, name: str) -> dict[str, Any]:
+        response = self.create_project_response(who, organization_id, name)
         assert response.status_code == 201, response.text
         body: dict[str, Any] = response.json()
         return body

@@ -50,7 +50,7 @@ async def clients(migrated: Settings) -> AsyncIterator[Clients]:
 
 def worker(settings: Settings, *, burst: bool = True, **overrides: Any) -> Worker:
     options = {**worker_options(settings, OPTIONS), **overrides}
-    return Worker(**options, burst=burst, handle_signals=False, poll_delay=0.05)
+    return Worker(**options, burst=burst, handle_signals=False)
 
 
 async def run_burst(settings: Settings) -> Worker:

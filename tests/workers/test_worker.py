@@ -48,7 +48,7 @@ def job_id(settings: Settings) -> str:
 def burst_worker(settings: Settings, **overrides: Any) -> Worker:
     # Without the schedule, whose start-up run would count among the jobs.
     options = {**worker_options(settings), "cron_jobs": [], **overrides}
-    return Worker(**options, burst=True, handle_signals=False, poll_delay=0.05)
+    return Worker(**options, burst=True, handle_signals=False)
 
 
 # arq 0.28 closes its pool with redis' deprecated close(); not ours to fix.

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pulse.api.auth import CurrentUser, command_context
 from pulse.api.commands import run_command, run_query
 from pulse.api.dependencies import ClientsDep, PulseDep
-from pulse.api.key_cache import forget_keys, remember_key_states
+from pulse.api.key_cache import bury_organization_keys
 from pulse.api.management_schemas import (
     OrganizationCreate,
     OrganizationOut,
@@ -108,13 +108,11 @@ async def update(
 @router.delete(
     "/{organization_id}",
     status_code=HTTPStatus.NO_CONTENT,
-    summary="Soft-delete the organization and its projects (Owner); keys stop at once",
+    summary="Soft-delete the organization (Owner); its projects' keys stop at once",
     responses=_WRITE,
 )
 async def delete(organization_id: UUID, user: CurrentUser, app: PulseDep, request: Request) -> None:
-    digests = await run_query(organizations.key_digests, app, organization_id, user.user_id)
-    await forget_keys(request, digests)
-    project_ids = await run_command(
+    await run_command(
         request,
         organizations.delete_organization,
         app,
@@ -122,5 +120,4 @@ async def delete(organization_id: UUID, user: CurrentUser, app: PulseDep, reques
         user.user_id,
         command_context(request, user),
     )
-    for project_id in project_ids:
-        await remember_key_states(request, project_id)
+    await bury_organization_keys(request, organization_id)
