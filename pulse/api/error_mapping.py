@@ -19,7 +19,12 @@ from pulse.domain.errors import (
     InvariantError,
     NotPermittedError,
 )
-from pulse.services.errors import AuthenticationError, ConflictError, NotFoundError
+from pulse.services.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidTokenError,
+    NotFoundError,
+)
 
 STATUS_OF: dict[type[Exception], HTTPStatus] = {
     NotFoundError: HTTPStatus.NOT_FOUND,
@@ -31,6 +36,7 @@ STATUS_OF: dict[type[Exception], HTTPStatus] = {
     InvariantError: HTTPStatus.CONFLICT,
     ExpiredError: HTTPStatus.CONFLICT,
     InvalidValueError: HTTPStatus.UNPROCESSABLE_ENTITY,
+    InvalidTokenError: HTTPStatus.UNPROCESSABLE_ENTITY,
     # Two commands created the same aggregate at once; the loser is told to look again.
     IntegrityError: HTTPStatus.CONFLICT,
     # A dependency is down: nothing was done (or the outcome is reported as unknown).

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from pulse.domain.plans import Plan
 from pulse.domain.regions import REGIONS
@@ -20,6 +28,20 @@ Region = Literal[REGIONS]  # type: ignore[valid-type]
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Fields a resource always has: absent means "unchanged", null is refused.
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> Input:
+        nulled = sorted(
+            name
+            for name in self.not_nullable & self.model_fields_set
+            if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null; leave it out to keep it")
+        return self
 
 
 class Page(BaseModel, Generic[T]):
@@ -40,6 +62,7 @@ class OrganizationCreate(Input):
 
 
 class OrganizationUpdate(Input):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"name", "admin_email", "plan"})
     name: str | None = OptionalName
     admin_email: EmailStr | None = None
     plan: Plan | None = Field(default=None, description="Changing the plan needs the Owner role.")
@@ -95,6 +118,7 @@ class ProjectCreate(Input):
 
 
 class ProjectUpdate(Input):
+    not_nullable: ClassVar[frozenset[str]] = frozenset({"name", "region"})
     name: str | None = OptionalName
     region: Region | None = None
     webhook_url: AnyHttpUrl | None = None

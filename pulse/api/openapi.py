@@ -80,15 +80,34 @@ RATE_LIMITED: dict[str, Any] = {
 }
 
 
+UNAVAILABLE: dict[str, Any] = {
+    "description": "Service Unavailable: a service Pulse depends on is down; retry later.",
+    "content": _problem_content(Problem),
+}
+TOO_LARGE: dict[str, Any] = {
+    "description": "Content Too Large: the body exceeds the configured limit.",
+    "content": _problem_content(Problem),
+}
+BAD_IDEMPOTENCY_KEY: dict[str, Any] = {
+    "description": "Bad Request: a malformed Idempotency-Key, or the header sent twice.",
+    "content": _problem_content(Problem),
+}
+
+
 def document_conventions(schema: dict[str, Any], idempotency_exempt: tuple[str, ...]) -> None:
-    """Describe what the middleware adds to every route: rate limits, idempotency."""
+    """Describe what the middleware adds to every route: limits, idempotency, outages."""
     for path, path_item in schema.get("paths", {}).items():
         if not path.startswith("/v1/"):
             continue  # /health and /ready are never limited.
         for method, operation in path_item.items():
-            operation.setdefault("responses", {}).setdefault("429", RATE_LIMITED)
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("429", RATE_LIMITED)
+            responses.setdefault("503", UNAVAILABLE)
+            if method in ("post", "put", "patch"):
+                responses.setdefault("413", TOO_LARGE)
             if method == "post" and not path.startswith(idempotency_exempt):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+                responses.setdefault("400", BAD_IDEMPOTENCY_KEY)
 
 
 class PulseAPI(FastAPI):

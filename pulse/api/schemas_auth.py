@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, EmailStr, Field, SecretStr
+from pydantic import BaseModel, EmailStr, Field, SecretStr, field_validator
 
 from pulse.services.accounts import MAX_NAME_LENGTH, Account, SessionTokens
 from pulse.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -23,10 +23,18 @@ class SignUpRequest(BaseModel):
     email: EmailStr = Field(description="The account's email; one account per address.")
     name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, description="Display name.")
     password: SecretStr = Field(
-        min_length=MIN_PASSWORD_LENGTH,
-        max_length=MAX_PASSWORD_LENGTH,
         description=f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters.",
+        json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH},
     )
+
+    @field_validator("password")
+    @classmethod
+    def _password_length(cls, value: SecretStr) -> SecretStr:
+        # Said in characters: pydantic's own message for SecretStr speaks of "items".
+        if not MIN_PASSWORD_LENGTH <= len(value.get_secret_value()) <= MAX_PASSWORD_LENGTH:
+            msg = f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters long"
+            raise ValueError(msg)
+        return value
 
 
 class LogInRequest(BaseModel):

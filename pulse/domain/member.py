@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -37,6 +38,7 @@ class Member(Aggregate):
         self.email = email
         self.role = Role(role)
         self.active = True
+        self.rejoined_at: datetime | None = None
 
     def ensure_active(self) -> None:
         if not self.active:
@@ -59,12 +61,13 @@ class Member(Aggregate):
     def _removed(self, context: CommandContext) -> None:
         self.active = False
 
-    def rejoin(self, role: Role, context: CommandContext) -> None:
+    def rejoin(self, role: Role, rejoined_at: datetime, context: CommandContext) -> None:
         if self.active:
             raise InvariantError("This user is already a member of the organization")
-        self._rejoined(role=str(role), context=context)
+        self._rejoined(role=str(role), rejoined_at=rejoined_at, context=context)
 
     @event("Rejoined")
-    def _rejoined(self, role: str, context: CommandContext) -> None:
+    def _rejoined(self, role: str, rejoined_at: datetime, context: CommandContext) -> None:
         self.role = Role(role)
         self.active = True
+        self.rejoined_at = rejoined_at

@@ -159,6 +159,12 @@ class Project(Aggregate):
         old = self.key(key_id)
         if not old.accepts_at(now):
             raise InvariantError("Only a key that still works can be rotated")
+        if old_valid_until > now and len(self.active_keys(now)) >= MAX_ACTIVE_KEYS:
+            # The old key keeps working during its grace period, beside the new one.
+            raise InvariantError(
+                f"A project has at most {MAX_ACTIVE_KEYS} working keys; rotate without a "
+                "grace period, or revoke a key first"
+            )
         self._key_rotated(
             key_id=key_id,
             new_key_id=new_key_id,

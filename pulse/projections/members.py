@@ -53,7 +53,12 @@ def _rejoined(database: Database[Document], event: Any) -> None:
         database[MEMBERS],
         text(event.originator_id),
         event.originator_version,
-        {"active": True, "role": text(event.role), "updated_at": utc(event.timestamp)},
+        {
+            "active": True,
+            "role": text(event.role),
+            "joined_at": utc(event.rejoined_at),
+            "updated_at": utc(event.timestamp),
+        },
     )
 
 

@@ -68,6 +68,11 @@ def list_keys(app: PulseApplication, project_id: UUID, user_id: UUID) -> list[Vi
     return [key_view(project, key, now) for key in keys]
 
 
+def get_key(app: PulseApplication, project_id: UUID, user_id: UUID, key_id: str) -> View:
+    project, _ = require_project(app, project_id, user_id, Permission.MANAGE_API_KEYS)
+    return key_view(project, _key_of(project, key_id), utc_now())
+
+
 def revoke_key(
     app: PulseApplication, project_id: UUID, user_id: UUID, key_id: str, context: CommandContext
 ) -> ChangedKey:

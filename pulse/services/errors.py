@@ -17,3 +17,7 @@ class ConflictError(ServiceError):
 
 class AuthenticationError(ServiceError):
     """Credentials are missing, wrong, expired or revoked."""
+
+
+class InvalidTokenError(ServiceError):
+    """A token in the request body (not the caller's credentials) is wrong or unknown."""

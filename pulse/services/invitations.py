@@ -11,13 +11,13 @@ from uuid import UUID
 
 from pulse.domain.context import CommandContext
 from pulse.domain.errors import InvariantError, NotPermittedError
-from pulse.domain.invitation import INVITATION_LIFETIME, Invitation
+from pulse.domain.invitation import INVITATION_LIFETIME, Invitation, InvitationStatus
 from pulse.domain.member import Member, member_id
 from pulse.domain.organization import Organization
-from pulse.domain.roles import Role, may_assign
+from pulse.domain.roles import Permission, Role, may_assign
 from pulse.domain.user import User, normalize_email, user_id_for
 from pulse.services.application import PulseApplication
-from pulse.services.authorization import membership
+from pulse.services.authorization import membership, require
 from pulse.services.clock import utc_now
 from pulse.services.credentials import (
     INVITATION_TOKEN_PREFIX,
@@ -25,7 +25,7 @@ from pulse.services.credentials import (
     owned_token,
     parse_owned_token,
 )
-from pulse.services.errors import AuthenticationError, ConflictError, NotFoundError
+from pulse.services.errors import ConflictError, InvalidTokenError, NotFoundError
 from pulse.services.retries import retry_on_conflict
 from pulse.services.views import View, invitation_view, member_view
 
@@ -75,6 +75,22 @@ def _is_active_member(app: PulseApplication, organization_id: UUID, user_id: UUI
         return False
 
 
+def get_invitation(
+    app: PulseApplication, organization_id: UUID, user_id: UUID, invitation_id: UUID
+) -> View:
+    require(app, organization_id, user_id, Permission.MANAGE_TEAM)
+    try:
+        invitation = app.load(invitation_id, Invitation)
+    except NotFoundError:
+        raise NotFoundError(f"Invitation {invitation_id}") from None
+    if invitation.organization_id != organization_id:
+        raise NotFoundError(f"Invitation {invitation_id}")
+    view = invitation_view(invitation)
+    if not invitation.is_pending(utc_now()) and invitation.status is InvitationStatus.PENDING:
+        view["status"] = "expired"
+    return view
+
+
 def revoke(
     app: PulseApplication,
     organization_id: UUID,
@@ -105,7 +121,7 @@ def accept(
 ) -> View:
     parsed = parse_owned_token(INVITATION_TOKEN_PREFIX, token)
     if parsed is None:
-        raise AuthenticationError(INVALID_TOKEN)
+        raise InvalidTokenError(INVALID_TOKEN)
     invitation_id, secret = parsed
     presented = digester.digest(secret)
 
@@ -113,9 +129,9 @@ def accept(
         try:
             invitation = app.load(invitation_id, Invitation)
         except NotFoundError:
-            raise AuthenticationError(INVALID_TOKEN) from None
+            raise InvalidTokenError(INVALID_TOKEN) from None
         if not invitation.matches(presented):
-            raise AuthenticationError(INVALID_TOKEN)
+            raise InvalidTokenError(INVALID_TOKEN)
         user = app.load(user_id, User)
         organization = app.load(invitation.organization_id, Organization)
         organization.ensure_active()
@@ -148,5 +164,5 @@ def _join(
         )
     if member.active:
         raise InvariantError("You are already a member of this organization")
-    member.rejoin(role, context)
+    member.rejoin(role, utc_now(), context)
     return member

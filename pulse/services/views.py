@@ -19,6 +19,11 @@ from pulse.services.storage_secrets import public_storage
 View = dict[str, Any]
 
 
+def ms(moment: datetime | None) -> datetime | None:
+    """To the millisecond, as read models store times (BSON dates have no more)."""
+    return None if moment is None else moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def organization_view(organization: Organization) -> View:
     return {
         "id": str(organization.id),
@@ -26,8 +31,8 @@ def organization_view(organization: Organization) -> View:
         "admin_email": organization.admin_email,
         "plan": str(organization.plan),
         "owner_ids": sorted(str(owner) for owner in organization.owner_ids),
-        "created_at": organization.created_on,
-        "updated_at": organization.modified_on,
+        "created_at": ms(organization.created_on),
+        "updated_at": ms(organization.modified_on),
     }
 
 
@@ -39,8 +44,8 @@ def project_view(project: Project) -> View:
         "region": project.region,
         "webhook_url": project.webhook_url,
         "storage": public_storage(project.storage),
-        "created_at": project.created_on,
-        "updated_at": project.modified_on,
+        "created_at": ms(project.created_on),
+        "updated_at": ms(project.modified_on),
     }
 
 
@@ -50,9 +55,9 @@ def key_view(project: Project, key: ApiKey, now: datetime) -> View:
         "project_id": str(project.id),
         "name": key.name,
         "status": str(key.status(now)),
-        "created_at": key.created_at,
-        "expires_at": key.expires_at,
-        "revoked_at": key.revoked_at,
+        "created_at": ms(key.created_at),
+        "expires_at": ms(key.expires_at),
+        "revoked_at": ms(key.revoked_at),
     }
 
 
@@ -63,8 +68,8 @@ def member_view(member: Member) -> View:
         "user_id": str(member.user_id),
         "email": member.email,
         "role": str(member.role),
-        "joined_at": member.created_on,
-        "updated_at": member.modified_on,
+        "joined_at": ms(member.rejoined_at or member.created_on),
+        "updated_at": ms(member.modified_on),
     }
 
 
@@ -75,8 +80,8 @@ def invitation_view(invitation: Invitation) -> View:
         "email": invitation.email,
         "role": str(invitation.role),
         "status": str(invitation.status),
-        "expires_at": invitation.expires_at,
-        "created_at": invitation.created_on,
+        "expires_at": ms(invitation.expires_at),
+        "created_at": ms(invitation.created_on),
     }
 
 

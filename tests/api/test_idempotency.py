@@ -367,13 +367,14 @@ def test_a_retry_gets_409_while_the_first_runs_longer_than_the_wait(
 def test_a_request_longer_than_the_lease_keeps_its_key(
     make_harness: Callable[..., Harness],
 ) -> None:
-    harness = make_harness(idempotency_lease_seconds=0.3)
+    # Renewed every third of the lease; a lease of 1 s leaves room for a busy machine.
+    harness = make_harness(idempotency_lease_seconds=1.0)
 
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, harness, "/_test/slow-orders", "long-1")
         assert harness.routes.entered.wait(5)
         second = pool.submit(post, harness, "/_test/slow-orders", "long-1")
-        time.sleep(1.2)  # Four leases: without renewals the second would take over.
+        time.sleep(3.0)  # Three leases: without renewals the second would take over.
         harness.routes.release.set()
         responses = [first.result(10), second.result(10)]
 

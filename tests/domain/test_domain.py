@@ -165,7 +165,7 @@ class TestMembersAndInvitations:
         member.remove(CTX)
         with pytest.raises(InvariantError):
             member.change_role(Role.ADMIN, CTX)
-        member.rejoin(Role.DEVELOPER, CTX)
+        member.rejoin(Role.DEVELOPER, NOW, CTX)
         assert member.active
         assert member.role is Role.DEVELOPER
 

@@ -122,7 +122,7 @@ def build_world(app: PulseApplication) -> World:
     acme.remove_owner(bob.id, CTX)
     bob_in_acme.remove(CTX)
     app.save(acme, bob_in_acme)
-    bob_in_acme.rejoin(role=Role.VIEWER, context=CTX)
+    bob_in_acme.rejoin(role=Role.VIEWER, rejoined_at=datetime.now(UTC), context=CTX)
     app.save(bob_in_acme)
 
     video = create_project(app, acme, "Video", storage=STORAGE)

@@ -97,7 +97,8 @@ def test_members_follow_role_changes_removal_and_rejoining(
         "email": "bob@example.test",
         "role": "viewer",
         "active": True,
-        "joined_at": ms(world.bob_in_acme.created_on),
+        # Rejoined: the join time is the new one, as the command side answers it.
+        "joined_at": ms(world.bob_in_acme.rejoined_at),
         "updated_at": ms(world.bob_in_acme.modified_on),
         "version": world.bob_in_acme.version,
     }

@@ -72,6 +72,16 @@ async def list_(project_id: UUID, user: CurrentUser, app: PulseDep) -> list[dict
     return await run_query(api_keys.list_keys, app, project_id, user.user_id)
 
 
+@router.get(
+    "/{key_id}",
+    response_model=ApiKeyOut,
+    summary="One key: its id, name and status (never the secret)",
+    responses=_WRITE,
+)
+async def get(project_id: UUID, key_id: str, user: CurrentUser, app: PulseDep) -> dict[str, Any]:
+    return await run_query(api_keys.get_key, app, project_id, user.user_id, key_id)
+
+
 @router.delete(
     "/{key_id}",
     response_model=ApiKeyOut,

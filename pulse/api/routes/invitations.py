@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from pulse.api.auth import CurrentUser, command_context
 from pulse.api.commands import run_command, run_query
@@ -42,19 +42,41 @@ async def list_(
     clients: ClientsDep,
     limit: Limit = 20,
     cursor: Cursor = None,
-    status: Literal["pending", "accepted", "revoked", "expired"] | None = "pending",
+    status: Annotated[
+        Literal["pending", "accepted", "revoked", "expired", "any"],
+        Query(description="Which invitations; `any` lists them all."),
+    ] = "pending",
 ) -> Page[InvitationOut]:
     await run_query(
         authorization.require, app, organization_id, user.user_id, Permission.MANAGE_TEAM
     )
     now = utc_now()
     found = await list_invitations(
-        clients.database, str(organization_id), status=status, now=now, limit=limit, cursor=cursor
+        clients.database,
+        str(organization_id),
+        status=None if status == "any" else status,
+        now=now,
+        limit=limit,
+        cursor=cursor,
     )
     for item in found.items:
         if item["status"] == "pending" and as_utc(item["expires_at"]) <= now:
             item["status"] = "expired"
     return page_of(found, InvitationOut)
+
+
+@router.get(
+    "/v1/organizations/{organization_id}/invitations/{invitation_id}",
+    response_model=InvitationOut,
+    summary="One invitation (never its token)",
+    responses=problem_responses((401, Problem), (403, Problem), (404, Problem)),
+)
+async def get(
+    organization_id: UUID, invitation_id: UUID, user: CurrentUser, app: PulseDep
+) -> dict[str, Any]:
+    return await run_query(
+        invitations.get_invitation, app, organization_id, user.user_id, invitation_id
+    )
 
 
 @router.delete(

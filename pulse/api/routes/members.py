@@ -87,7 +87,12 @@ async def invite(
     return {"invitation": sent.invitation, "token": sent.token}
 
 
-@router.get("/{user_id}", response_model=MemberOut, responses=_READ)
+@router.get(
+    "/{user_id}",
+    response_model=MemberOut,
+    summary="One member of the organization (any role)",
+    responses=_READ,
+)
 async def get(
     organization_id: UUID, user_id: UUID, user: CurrentUser, app: PulseDep
 ) -> dict[str, Any]:

@@ -76,7 +76,12 @@ async def list_(
     return page_of(found, OrganizationOut)
 
 
-@router.get("/{organization_id}", response_model=OrganizationOut, responses=_READ)
+@router.get(
+    "/{organization_id}",
+    response_model=OrganizationOut,
+    summary="One organization you are a member of (any role)",
+    responses=_READ,
+)
 async def get(organization_id: UUID, user: CurrentUser, app: PulseDep) -> dict[str, object]:
     return await run_query(organizations.get_organization, app, organization_id, user.user_id)
 
@@ -84,7 +89,7 @@ async def get(organization_id: UUID, user: CurrentUser, app: PulseDep) -> dict[s
 @router.put(
     "/{organization_id}",
     response_model=OrganizationOut,
-    summary="Update name, admin email (Owner) or plan (Owner)",
+    summary="Update name, admin email or plan (Owner only)",
     responses=_WRITE,
 )
 async def update(

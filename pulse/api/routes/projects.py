@@ -128,12 +128,22 @@ async def list_(
     return page_of(found, ProjectOut)
 
 
-@router.get("/{project_id}", response_model=ProjectOut, responses=_READ)
+@router.get(
+    "/{project_id}",
+    response_model=ProjectOut,
+    summary="One project of your organizations (any role)",
+    responses=_READ,
+)
 async def get(project_id: UUID, user: CurrentUser, app: PulseDep) -> dict[str, Any]:
     return await run_query(projects.get_project, app, project_id, user.user_id)
 
 
-@router.put("/{project_id}", response_model=ProjectOut, responses=_WRITE)
+@router.put(
+    "/{project_id}",
+    response_model=ProjectOut,
+    summary="Update name, region, webhook URL or storage (Owner, Admin, Developer)",
+    responses=_WRITE,
+)
 async def update(
     project_id: UUID,
     body: ProjectUpdate,
