@@ -30,6 +30,7 @@ def routes_of_b(world: World) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("DELETE", f"{org}/members/{outsider}", None),
         ("PUT", f"{org}/members/{outsider}/role", {"role": "viewer"}),
         ("GET", f"{org}/invitations", None),
+        ("GET", f"{org}/invitations/{invitation}", None),
         ("DELETE", f"{org}/invitations/{invitation}", None),
         ("GET", f"/v1/projects?organization_id={world.organization_b}", None),
         ("POST", "/v1/projects", {"organization_id": str(world.organization_b), "name": "x"}),
@@ -39,6 +40,7 @@ def routes_of_b(world: World) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("POST", f"{project}/regenerate-keys", None),
         ("GET", f"{project}/keys", None),
         ("POST", f"{project}/keys", {"name": "stolen"}),
+        ("GET", f"{project}/keys/{key}", None),
         ("DELETE", f"{project}/keys/{key}", None),
         ("POST", f"{project}/keys/{key}/rotate", {"grace_seconds": 0}),
     ]

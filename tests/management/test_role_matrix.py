@@ -48,7 +48,9 @@ def fresh_project(world: World) -> str:
 
 
 def fresh_key(world: World) -> str:
-    return f"/v1/projects/{world.project_a}/keys/{world.new_key(world.project_a)}"
+    # A project of its own: projects have at most 10 working keys.
+    project_id = world.new_project()
+    return f"/v1/projects/{project_id}/keys/{world.new_key(project_id)}"
 
 
 def fresh_member(world: World) -> str:
@@ -86,6 +88,12 @@ CASES = [
     ),
     Case("list invitations", "GET", lambda w: f"{org(w)}/invitations", TEAM),
     Case(
+        "get invitation",
+        "GET",
+        lambda w: f"{org(w)}/invitations/{w.new_invitation()}",
+        TEAM,
+    ),
+    Case(
         "revoke invitation",
         "DELETE",
         lambda w: f"{org(w)}/invitations/{w.new_invitation()}",
@@ -109,8 +117,9 @@ CASES = [
         lambda w: f"{fresh_project(w)}/regenerate-keys",
         BUILDERS,
     ),
-    Case("create key", "POST", lambda w: f"{project(w)}/keys", BUILDERS, {"name": "ci"}, 201),
+    Case("create key", "POST", lambda w: f"{fresh_project(w)}/keys", BUILDERS, {"name": "ci"}, 201),
     Case("list keys", "GET", lambda w: f"{project(w)}/keys", BUILDERS),
+    Case("get key", "GET", fresh_key, BUILDERS),
     Case("revoke key", "DELETE", fresh_key, BUILDERS),
     Case("rotate key", "POST", lambda w: f"{fresh_key(w)}/rotate", BUILDERS, {"grace_seconds": 0}),
 ]
