@@ -14,7 +14,7 @@ from pulse.domain.errors import NotPermittedError
 from pulse.domain.member import Member, member_id
 from pulse.domain.organization import Organization
 from pulse.domain.project import Project
-from pulse.domain.roles import Permission, Role, allows
+from pulse.domain.roles import Permission, Role, allows, may_assign
 from pulse.services.application import PulseApplication
 from pulse.services.errors import NotFoundError
 
@@ -67,3 +67,15 @@ def require_project(
         msg = f"The {found.role} role does not allow {permission}"
         raise NotPermittedError(msg)
     return project, found
+
+
+def require_assignment(actor: Membership, current: Role | None, new: Role | None) -> None:
+    """Refuse, with the reason, a team change the actor's role does not allow.
+
+    ``current``/``new`` are the member's role before and after (None: not a member),
+    so the same rule covers inviting, changing a role, removing and revoking.
+    """
+    if not may_assign(actor.role, current, new):
+        if new is Role.OWNER or current is Role.OWNER:
+            raise NotPermittedError("Only an Owner may grant, change or remove the Owner role")
+        raise NotPermittedError(f"The {actor.role} role does not allow managing the team")

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from pulse.domain.context import CommandContext
-from pulse.domain.errors import InvariantError, NotPermittedError
+from pulse.domain.errors import InvariantError
 from pulse.domain.invitation import INVITATION_LIFETIME, Invitation, InvitationStatus
 from pulse.domain.member import Member, member_id
 from pulse.domain.organization import Organization
-from pulse.domain.roles import Permission, Role, may_assign
+from pulse.domain.roles import Permission, Role
 from pulse.domain.user import User, normalize_email, user_id_for
 from pulse.services.application import PulseApplication
-from pulse.services.authorization import membership, require
+from pulse.services.authorization import membership, require, require_assignment
 from pulse.services.clock import utc_now
 from pulse.services.credentials import (
     INVITATION_TOKEN_PREFIX,
@@ -47,11 +47,7 @@ def invite(
     role: Role,
     context: CommandContext,
 ) -> SentInvitation:
-    actor = membership(app, organization_id, user_id)
-    if not may_assign(actor.role, None, role):
-        if role is Role.OWNER:
-            raise NotPermittedError("Only an Owner may invite an Owner")
-        raise NotPermittedError(f"The {actor.role} role does not allow managing the team")
+    require_assignment(membership(app, organization_id, user_id), None, role)
     if _is_active_member(app, organization_id, user_id_for(email)):
         raise ConflictError("This person is already a member of the organization")
     secret = digester.new_owned_secret()
@@ -103,8 +99,7 @@ def revoke(
         invitation = app.load(invitation_id, Invitation)
         if invitation.organization_id != organization_id:
             raise NotFoundError(f"Invitation {invitation_id}")
-        if not may_assign(actor.role, None, invitation.role):
-            raise NotPermittedError(f"The {actor.role} role may not revoke this invitation")
+        require_assignment(actor, None, invitation.role)
         invitation.revoke(context)
         app.save(invitation)
         return invitation_view(invitation)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from pulse.domain.context import CommandContext
-from pulse.domain.errors import NotPermittedError
 from pulse.domain.member import Member, member_id
-from pulse.domain.roles import Permission, Role, may_assign
+from pulse.domain.roles import Permission, Role
 from pulse.services.application import PulseApplication
-from pulse.services.authorization import Membership, membership, require
+from pulse.services.authorization import membership, require, require_assignment
 from pulse.services.errors import NotFoundError
 from pulse.services.retries import retry_on_conflict
 from pulse.services.views import View, member_view
@@ -47,7 +46,7 @@ def change_role(
     def command() -> View:
         actor = membership(app, organization_id, user_id)
         target = _active_member(app, organization_id, target_user_id)
-        _check_assignment(actor, target.role, role)
+        require_assignment(actor, target.role, role)
         organization = actor.organization
         if role is Role.OWNER:
             organization.add_owner(target.user_id, context)
@@ -73,7 +72,7 @@ def remove_member(
         actor = membership(app, organization_id, user_id)
         target = _active_member(app, organization_id, target_user_id)
         if target_user_id != user_id:
-            _check_assignment(actor, target.role, None)
+            require_assignment(actor, target.role, None)
         organization = actor.organization
         if target.role is Role.OWNER:
             organization.remove_owner(target.user_id, context)
@@ -81,10 +80,3 @@ def remove_member(
         app.save(organization, target)
 
     retry_on_conflict(command)
-
-
-def _check_assignment(actor: Membership, current: Role | None, new: Role | None) -> None:
-    if not may_assign(actor.role, current, new):
-        if new is Role.OWNER or current is Role.OWNER:
-            raise NotPermittedError("Only an Owner may grant, change or remove the Owner role")
-        raise NotPermittedError(f"The {actor.role} role does not allow managing the team")
