@@ -64,10 +64,13 @@ class Member(Aggregate):
     def rejoin(self, role: Role, rejoined_at: datetime, context: CommandContext) -> None:
         if self.active:
             raise InvariantError("This user is already a member of the organization")
-        self._rejoined(role=str(role), rejoined_at=rejoined_at, context=context)
+        self._rejoined(role=str(role), context=context, rejoined_at=rejoined_at)
 
     @event("Rejoined")
-    def _rejoined(self, role: str, rejoined_at: datetime, context: CommandContext) -> None:
+    def _rejoined(
+        self, role: str, context: CommandContext, rejoined_at: datetime | None = None
+    ) -> None:
+        # ``rejoined_at`` came later than the event: older events replay without it.
         self.role = Role(role)
         self.active = True
         self.rejoined_at = rejoined_at

@@ -56,7 +56,7 @@ def _rejoined(database: Database[Document], event: Any) -> None:
         {
             "active": True,
             "role": text(event.role),
-            "joined_at": utc(event.rejoined_at),
+            "joined_at": utc(getattr(event, "rejoined_at", None) or event.timestamp),
             "updated_at": utc(event.timestamp),
         },
     )

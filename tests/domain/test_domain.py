@@ -292,3 +292,36 @@ class TestEventsRoundTrip:
         assert copy.storage == {"bucket": "b"}
         assert app.repository.get(organization.id).owner_ids == {user.id}
         assert app.repository.get(user_id_for("ada@example.test")).email == "ada@example.test"
+
+
+def test_a_rejoined_event_stored_before_it_had_a_time_still_replays() -> None:
+    """Events are kept forever: an attribute added later must not break old ones."""
+    app = in_memory_application()
+    member = Member(
+        organization_id=uuid4(), user_id=uuid4(), email="a@b.test", role="viewer", context=CTX
+    )
+    member.remove(CTX)
+    member.rejoin(Role.ADMIN, NOW, CTX)
+    app.save(member)
+    # Rewrite the stored Rejoined event as an older version of Pulse wrote it.
+    recorder = app.recorder
+    stored = recorder.select_events(member.id)
+    old_state = app.mapper.transcoder.decode(stored[-1].state)
+    del old_state["rejoined_at"]
+    older = in_memory_application()
+    older.recorder.insert_events(
+        [
+            *stored[:-1],
+            type(stored[-1])(
+                originator_id=stored[-1].originator_id,
+                originator_version=stored[-1].originator_version,
+                topic=stored[-1].topic,
+                state=app.mapper.transcoder.encode(old_state),
+            ),
+        ]
+    )
+
+    replayed = older.repository.get(member.id)
+    assert replayed.role is Role.ADMIN
+    assert replayed.active
+    assert replayed.rejoined_at is None

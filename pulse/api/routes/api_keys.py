@@ -28,6 +28,7 @@ from pulse.services import api_keys
 router = APIRouter(prefix="/v1/projects/{project_id}/keys", tags=["api keys"])
 
 MANAGE_KEYS = Permission.MANAGE_API_KEYS
+_READ = problem_responses((401, Problem), (403, Problem), (404, Problem))
 _WRITE = problem_responses((401, Problem), (403, Problem), (404, Problem), (409, Problem))
 
 
@@ -66,7 +67,7 @@ async def create(
     "",
     response_model=list[ApiKeyOut],
     summary="The project's keys, newest first (ids and status only)",
-    responses=_WRITE,
+    responses=_READ,
 )
 async def list_(project_id: UUID, user: CurrentUser, app: PulseDep) -> list[dict[str, Any]]:
     return await run_query(api_keys.list_keys, app, project_id, user.user_id)
@@ -76,7 +77,7 @@ async def list_(project_id: UUID, user: CurrentUser, app: PulseDep) -> list[dict
     "/{key_id}",
     response_model=ApiKeyOut,
     summary="One key: its id, name and status (never the secret)",
-    responses=_WRITE,
+    responses=_READ,
 )
 async def get(project_id: UUID, key_id: str, user: CurrentUser, app: PulseDep) -> dict[str, Any]:
     return await run_query(api_keys.get_key, app, project_id, user.user_id, key_id)
