@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
 from pulse.config import Settings
+from pulse.livekit.gateway import LiveKitGateway
 
 # Bounded so a request waiting on an unreachable server fails instead of hanging
 # for PyMongo's default 30 s; readiness applies its own, shorter, timeout on top.
@@ -32,6 +33,8 @@ class Clients:
     livekit_http: httpx.AsyncClient
     arq: ArqRedis
     """Enqueues worker jobs on ``PULSE_WORKER_QUEUE_NAME``; shares ``redis``' connections."""
+    livekit: LiveKitGateway
+    """LiveKit's server APIs, one client per region (rooms, egress, ingress)."""
 
 
 @asynccontextmanager
@@ -62,10 +65,13 @@ async def open_clients(settings: Settings, *, app_name: str) -> AsyncIterator[Cl
         livekit_http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=settings.livekit_url, timeout=LIVEKIT_HTTP_TIMEOUT)
         )
+        livekit = LiveKitGateway(settings)
+        stack.push_async_callback(livekit.aclose)
         yield Clients(
             mongo=mongo,
             database=mongo.get_database(settings.mongo_database),
             redis=redis,
             livekit_http=livekit_http,
             arq=arq,
+            livekit=livekit,
         )

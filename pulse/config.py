@@ -5,12 +5,22 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +70,16 @@ DEVELOPMENT_ONLY_SECRET = "pulse-development-only-secret-do-not-use-in-productio
 DEVELOPMENT_ONLY_CIPHER_KEY = "cHVsc2UtZGV2LW9ubHkta2V5LTMyLWJ5dGVzLWxvbmc="
 
 
+class RegionEndpoint(BaseModel):
+    """Where a region's LiveKit is and how Pulse authenticates to it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: HttpURL
+    api_key: str
+    api_secret: SecretStr
+
+
 class Settings(BaseSettings):
     """All of Pulse's settings; construct directly in tests to bypass the environment."""
 
@@ -87,6 +107,12 @@ class Settings(BaseSettings):
     livekit_url: HttpURL = "http://127.0.0.1:7880"
     livekit_api_key: str = "devkey"
     livekit_api_secret: SecretStr = SecretStr("secret")
+    # Per-region LiveKit deployments, as JSON: {"eu-west": {"url": ..., "api_key": ...,
+    # "api_secret": ...}, ...}. A region left out uses livekit_url and its credentials.
+    livekit_regions: Annotated[dict[str, RegionEndpoint], NoDecode] = Field(default_factory=dict)
+    token_default_ttl_seconds: int = Field(default=4 * 3600, ge=60)
+    token_max_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    region_health_interval_seconds: int = Field(default=30, ge=1)
 
     eventstore_name: str = Field(default="pulse", pattern=r"^[a-z][a-z0-9_]{0,39}$")
     eventstore_lease_timeout_seconds: float | None = Field(default=None, gt=0)
@@ -136,6 +162,13 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
     key_rotation_max_grace_seconds: int = Field(default=7 * 86_400, ge=0)
     api_key_cache_seconds: int = Field(default=60, ge=1, le=3_600)
+
+    @field_validator("livekit_regions", mode="before")
+    @classmethod
+    def _regions_from_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

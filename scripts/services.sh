@@ -24,6 +24,9 @@ MONGO_PORT="${PULSE_SERVICES_MONGO_PORT:-27017}"
 REDIS_PORT="${PULSE_SERVICES_REDIS_PORT:-6379}"
 LIVEKIT_PORT="${PULSE_SERVICES_LIVEKIT_PORT:-7880}"
 LIVEKIT_WEBHOOK_URL="${PULSE_SERVICES_LIVEKIT_WEBHOOK_URL:-http://127.0.0.1:8000/v1/webhooks/livekit}"
+# A second receiver for the end-to-end tests, which serve Pulse on this port while
+# they run (LiveKit's posts there fail harmlessly the rest of the time).
+LIVEKIT_TEST_WEBHOOK_URL="${PULSE_SERVICES_LIVEKIT_TEST_WEBHOOK_URL:-http://127.0.0.1:8099/v1/webhooks/livekit}"
 
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export GOTOOLCHAIN=local
@@ -152,6 +155,7 @@ webhook:
   api_key: devkey
   urls:
     - $LIVEKIT_WEBHOOK_URL
+    - $LIVEKIT_TEST_WEBHOOK_URL
 logging:
   level: info
 YAML

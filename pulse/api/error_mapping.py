@@ -19,6 +19,7 @@ from pulse.domain.errors import (
     InvariantError,
     NotPermittedError,
 )
+from pulse.livekit.errors import MediaRefusedError, MediaUnavailableError
 from pulse.services.errors import (
     AuthenticationError,
     ConflictError,
@@ -39,6 +40,9 @@ STATUS_OF: dict[type[Exception], HTTPStatus] = {
     InvalidTokenError: HTTPStatus.UNPROCESSABLE_ENTITY,
     # Two commands created the same aggregate at once; the loser is told to look again.
     IntegrityError: HTTPStatus.CONFLICT,
+    # LiveKit (or a worker it needs, such as egress) cannot serve the request now.
+    MediaUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
+    MediaRefusedError: HTTPStatus.BAD_GATEWAY,
     # A dependency is down: nothing was done (or the outcome is reported as unknown).
     OperationalError: HTTPStatus.SERVICE_UNAVAILABLE,
     ConnectionFailure: HTTPStatus.SERVICE_UNAVAILABLE,
