@@ -29,7 +29,16 @@ from pulse.api.problems import (
     validation_exception_handler,
 )
 from pulse.api.ratelimit import RateLimitMiddleware
-from pulse.api.routes import api_keys, health, invitations, members, organizations, projects
+from pulse.api.routes import (
+    api_keys,
+    health,
+    invitations,
+    members,
+    organizations,
+    projects,
+    rooms,
+    tokens,
+)
 from pulse.clients import open_clients
 from pulse.config import Settings, get_settings
 from pulse.logging import configure_logging, get_logger
@@ -110,6 +119,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     install_auth(app)
-    for module in (organizations, projects, api_keys, members, invitations):
+    for module in (organizations, projects, api_keys, members, invitations, tokens, rooms):
         app.include_router(module.router)
     return app

@@ -100,6 +100,8 @@ class ProjectKeyPrincipal:
     project_id: UUID
     organization_id: UUID
     key_id: str
+    region: str | None = None
+    """The project's region, when the key check knew it (it does from the cache)."""
 
 
 Principal = UserPrincipal | ProjectKeyPrincipal
@@ -209,7 +211,10 @@ async def authenticate_key(
     except (RedisError, PyMongoError, OSError) as error:
         unavailable(error)
     principal = ProjectKeyPrincipal(
-        project_id=state.project_id, organization_id=state.organization_id, key_id=state.key_id
+        project_id=state.project_id,
+        organization_id=state.organization_id,
+        key_id=state.key_id,
+        region=state.region,
     )
     request.state.principal = principal
     return principal

@@ -1,4 +1,5 @@
-"""Moderation of a room: who was removed, muted or banned, by whom, until when.
+"""Control of a room through the API: created, deleted, who was removed, muted or
+banned, by whom, until when.
 
 One aggregate per (project, room name), so that a ban outlives the LiveKit room
 instances that come and go under that name.
@@ -72,4 +73,18 @@ class RoomModeration(Aggregate):
     def _track_muted(
         self, identity: str, track_sid: str, muted: bool, context: CommandContext
     ) -> None:
+        pass
+
+    def record_created(self, settings: dict[str, int | str], context: CommandContext) -> None:
+        self._created_by_api(settings=settings, context=context)
+
+    @event("CreatedByApi")
+    def _created_by_api(self, settings: dict[str, int | str], context: CommandContext) -> None:
+        pass
+
+    def record_deleted(self, context: CommandContext) -> None:
+        self._deleted_by_api(context=context)
+
+    @event("DeletedByApi")
+    def _deleted_by_api(self, context: CommandContext) -> None:
         pass

@@ -113,6 +113,7 @@ class KeyState:
     expires_at: datetime | None
     revoked: bool  # The key was revoked or its project deleted.
     version: int  # The project's version this was read at.
+    region: str | None = None  # The project's region: tokens need it on the hot path.
 
     @classmethod
     def of(cls, project: Project, key: ApiKey, *, organization_deleted: bool = False) -> KeyState:
@@ -123,6 +124,7 @@ class KeyState:
             expires_at=key.expires_at,
             revoked=key.revoked_at is not None or project.is_deleted or organization_deleted,
             version=project.version,
+            region=project.region,
         )
 
     def accepts_at(self, now: datetime) -> bool:
@@ -137,6 +139,7 @@ class KeyState:
                 "expires_at": self.expires_at.isoformat() if self.expires_at else None,
                 "revoked": self.revoked,
                 "version": self.version,
+                "region": self.region,
             }
         )
 
@@ -151,6 +154,7 @@ class KeyState:
             expires_at=datetime.fromisoformat(expires_at) if expires_at else None,
             revoked=bool(data["revoked"]),
             version=int(data["version"]),
+            region=data.get("region"),
         )
 
 

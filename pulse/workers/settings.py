@@ -15,18 +15,20 @@ from pulse.projections.options import ProjectionSettings
 from pulse.workers.context import PROJECTION_SETTINGS_KEY, SETTINGS_KEY
 from pulse.workers.jobs import ping, run_projections
 from pulse.workers.lifecycle import shutdown, startup
+from pulse.workers.usage_jobs import flush_token_counts
 
 FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
     ping,
     # No kept result: it would refuse the next wake-up with the same fixed job id
     # (see pulse.projections.wakeup) until it expired.
     func(run_projections, keep_result=0),
+    func(flush_token_counts, keep_result=0),
 )
 """Every job a worker can run."""
 
 
 def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -> list[CronJob]:
-    """Periodic jobs: projections catch up every ``schedule_seconds``.
+    """Periodic jobs: projections catch up every ``schedule_seconds``, counters flush.
 
     arq schedules by calendar second, so the interval is the seconds of a minute
     that are multiples of it (an interval that does not divide 60 has one shorter
@@ -42,7 +44,15 @@ def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -
             run_at_startup=True,
             unique=True,
             keep_result=0,
-        )
+        ),
+        # Minted tokens are counted in Redis; once a minute they become events.
+        cron(
+            flush_token_counts,
+            name=f"cron:{settings.worker_queue_name}:flush_token_counts",
+            second={0},
+            unique=True,
+            keep_result=0,
+        ),
     ]
 
 

@@ -144,6 +144,13 @@ class World:
         )
         return UUID(created.project["id"])
 
+    def new_key_secret(self, project_id: UUID, who: str = "owner") -> str:
+        """A new key of the project, as its ``sk_`` secret (to authenticate with)."""
+        issued = api_keys.create_key(
+            self.app, self.digester, project_id, self.user_ids[who], "media", SETUP
+        )
+        return issued.secret
+
     def new_key(self, project_id: UUID, who: str = "owner") -> str:
         issued = api_keys.create_key(
             self.app, self.digester, project_id, self.user_ids[who], "spare", SETUP

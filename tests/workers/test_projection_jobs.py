@@ -160,11 +160,16 @@ async def test_the_schedule_catches_up_without_any_wake_up(
 def test_the_schedule_follows_the_settings(make_settings: Any) -> None:
     settings = make_settings()
 
-    (job,) = cron_jobs_for(settings, ProjectionSettings(_env_file=None, schedule_seconds=5))
+    jobs = cron_jobs_for(settings, ProjectionSettings(_env_file=None, schedule_seconds=5))
+    (job,) = [job for job in jobs if job.coroutine.__name__ == "run_projections"]
 
     assert job.second == set(range(0, 60, 5))
     assert job.keep_result_s == 0
     assert job.unique
     assert settings.worker_queue_name in job.name
-    (default,) = cron_jobs_for(settings, ProjectionSettings(_env_file=None))
+    (default,) = [
+        job
+        for job in cron_jobs_for(settings, ProjectionSettings(_env_file=None))
+        if job.coroutine.__name__ == "run_projections"
+    ]
     assert default.second == set(range(0, 60, 2))

@@ -101,8 +101,11 @@ def test_worker_settings_class_is_usable_by_arq() -> None:
 
     assert {"functions", "redis_settings", "queue_name", "on_startup", "on_shutdown"} <= set(kwargs)
     names = [getattr(f, "name", getattr(f, "__name__", None)) for f in WorkerSettings.functions]
-    assert names == ["ping", "run_projections"]
-    assert [job.coroutine.__name__ for job in WorkerSettings.cron_jobs] == ["run_projections"]
+    assert names == ["ping", "run_projections", "flush_token_counts"]
+    assert [job.coroutine.__name__ for job in WorkerSettings.cron_jobs] == [
+        "run_projections",
+        "flush_token_counts",
+    ]
 
 
 def test_redis_settings_follow_the_redis_url(make_settings: Any) -> None:
