@@ -65,6 +65,7 @@ typecheck: install ## mypy (strict) on pulse/
 bench: install services ## Event-store and management-API benchmarks (docs/performance.md)
 	$(UV) run python benchmarks/eventstore.py
 	$(UV) run python benchmarks/api.py
+	$(UV) run python benchmarks/tokens.py
 
 clean: services-down ## Stop services and remove local state (data, binaries, venvs)
 	rm -rf .services .venv .tools

@@ -144,7 +144,7 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: float = Field(default=30.0, gt=0)
     idempotency_wait_seconds: float = Field(default=10.0, ge=0)
     idempotency_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["/v1/auth/"]
+        default_factory=lambda: ["/v1/auth/", "/v1/webhooks/"]
     )
     rate_limit_ip_requests: int = Field(default=100, ge=0)
     rate_limit_ip_window_seconds: int = Field(default=60, ge=1)

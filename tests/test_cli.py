@@ -25,10 +25,11 @@ from typer.testing import CliRunner
 from pulse.cli import app
 from pulse.config import Settings
 from pulse.eventstore.schema import SEQUENCE_INDEX
-from pulse.migrator import MIGRATIONS_COLLECTION
+from pulse.migrator import MIGRATIONS_COLLECTION, discover
 from pulse.workers.settings import redis_settings_for
 from tests.api.servers import free_port
 
+MIGRATIONS = discover(Path(__file__).resolve().parents[1] / "migrations")
 runner = CliRunner()
 
 
@@ -66,7 +67,7 @@ def test_migrate_twice_applies_then_finds_nothing_pending(
     assert second.exit_code == 0, second.output
     assert "No pending migrations." in second.stdout
     assert "Applied" not in second.stdout
-    assert database[MIGRATIONS_COLLECTION].count_documents({}) == 2
+    assert database[MIGRATIONS_COLLECTION].count_documents({}) == len(MIGRATIONS)
     assert {"pulse_events", "pulse_snapshots", "pulse_tracking"} <= set(
         database.list_collection_names()
     )
@@ -81,10 +82,10 @@ def test_migrate_status_lists_pending_then_applied(pulse_env: dict[str, str]) ->
 
     assert before.exit_code == 0, before.output
     assert "pending  0001_event_store" in before.stdout
-    assert "0 applied, 2 pending." in before.stdout
+    assert f"0 applied, {len(MIGRATIONS)} pending." in before.stdout
     assert after.exit_code == 0, after.output
     assert "applied  0001_event_store" in after.stdout
-    assert "2 applied, 0 pending." in after.stdout
+    assert f"{len(MIGRATIONS)} applied, 0 pending." in after.stdout
 
 
 def test_migrate_exits_non_zero_when_a_migration_fails(

@@ -33,10 +33,16 @@ from pulse.api.routes import (
     api_keys,
     health,
     invitations,
+    livekit_webhooks,
+    media_egress,
+    media_ingress,
     members,
     organizations,
     projects,
+    regions,
+    room_sessions,
     rooms,
+    status,
     tokens,
 )
 from pulse.clients import open_clients
@@ -119,6 +125,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(health.router)
     install_auth(app)
-    for module in (organizations, projects, api_keys, members, invitations, tokens, rooms):
+    for module in (
+        organizations,
+        projects,
+        api_keys,
+        members,
+        invitations,
+        tokens,
+        rooms,
+        room_sessions,
+        livekit_webhooks,
+        media_egress,
+        media_ingress,
+        regions,
+        status,
+    ):
         app.include_router(module.router)
     return app

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
 from pulse.api.problems import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem
+from pulse.api.ratelimit import EXEMPT_PATHS as RATE_LIMIT_EXEMPT_PATHS
 from pulse.api.schemas import NotReadyProblem
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -101,7 +102,8 @@ def document_conventions(schema: dict[str, Any], idempotency_exempt: tuple[str, 
             continue  # /health and /ready are never limited.
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
-            responses.setdefault("429", RATE_LIMITED)
+            if path not in RATE_LIMIT_EXEMPT_PATHS:  # e.g. LiveKit's webhooks
+                responses.setdefault("429", RATE_LIMITED)
             responses.setdefault("503", UNAVAILABLE)
             if method in ("post", "put", "patch"):
                 responses.setdefault("413", TOO_LARGE)

@@ -47,7 +47,9 @@ log = get_logger(__name__)
 
 ProjectOf = Callable[[Request], Awaitable[str | None] | str | None]
 
-EXEMPT_PATHS = frozenset({"/health", "/ready"})
+# LiveKit posts every webhook of a cluster from a few addresses: a per-IP limit would
+# drop them. The route is authenticated by LiveKit's signature, checked before any write.
+EXEMPT_PATHS = frozenset({"/health", "/ready", "/v1/webhooks/livekit"})
 POLICY_HEADER = "RateLimit-Policy"
 LIMIT_HEADER = "RateLimit"
 RETRY_AFTER_HEADER = "Retry-After"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from pulse.api.schemas import CheckResult, Checks
 from pulse.clients import Clients
@@ -14,6 +15,7 @@ from pulse.logging import get_logger
 log = get_logger(__name__)
 
 Probe = Callable[[Clients], Awaitable[None]]
+T = TypeVar("T")
 
 
 class UnexpectedAnswerError(Exception):
@@ -43,14 +45,39 @@ PROBES: dict[str, Probe] = {
 }
 
 
+def _discard_outcome(task: asyncio.Task[object]) -> None:
+    if not task.cancelled():
+        task.exception()  # Retrieved, so asyncio does not log it as never retrieved.
+
+
+async def within(awaitable: Awaitable[T], seconds: float) -> tuple[bool, T | None]:
+    """``(True, result)`` if it finished in time, else ``(False, None)``, promptly.
+
+    ``asyncio.timeout`` alone is not enough: it cancels and then waits for the
+    cancelled code to finish, and PyMongo's server selection can swallow a
+    cancellation (seen with a server that went away mid-run) and keep waiting for its
+    own 5 s server-selection timeout. Here the caller stops waiting either way; a
+    straggler is cancelled and left to finish in the background. Its exception, if
+    any, propagates when it finished in time.
+    """
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        return True, task.result()
+    task.cancel()
+    task.add_done_callback(_discard_outcome)
+    return False, None
+
+
 async def run_probe(name: str, probe: Probe, clients: Clients, settings: Settings) -> CheckResult:
     timeout = settings.readiness_timeout_seconds
     started = time.perf_counter()
     error: str | None = None
     try:
-        async with asyncio.timeout(timeout):
-            await probe(clients)
-    except TimeoutError:
+        finished, _ = await within(probe(clients), timeout)
+        if not finished:
+            error = f"no answer within {timeout:g} s"
+    except TimeoutError:  # The client's own timeout, shorter than ours.
         error = f"no answer within {timeout:g} s"
     except UnexpectedAnswerError as exc:
         error = str(exc)

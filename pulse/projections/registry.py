@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from pulse.projections import invitations, members, organizations, projects, users
+from pulse.projections import (
+    invitations,
+    media_egress,
+    media_ingress,
+    media_rooms,
+    members,
+    organizations,
+    projects,
+    users,
+)
 from pulse.projections.model import Projection
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -11,6 +20,9 @@ PROJECTIONS: tuple[Projection, ...] = (
     members.PROJECTION,
     projects.PROJECTION,
     invitations.PROJECTION,
+    media_rooms.PROJECTION,
+    media_egress.PROJECTION,
+    media_ingress.PROJECTION,
 )
 
 

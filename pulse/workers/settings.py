@@ -15,6 +15,8 @@ from pulse.projections.options import ProjectionSettings
 from pulse.workers.context import PROJECTION_SETTINGS_KEY, SETTINGS_KEY
 from pulse.workers.jobs import ping, run_projections
 from pulse.workers.lifecycle import shutdown, startup
+from pulse.workers.reconciliation_jobs import reconcile_rooms, reconciliation_cron
+from pulse.workers.region_jobs import check_regions, region_health_cron
 from pulse.workers.usage_jobs import flush_token_counts
 
 FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
@@ -23,12 +25,14 @@ FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
     # (see pulse.projections.wakeup) until it expired.
     func(run_projections, keep_result=0),
     func(flush_token_counts, keep_result=0),
+    func(check_regions, keep_result=0),
+    func(reconcile_rooms, keep_result=0),
 )
 """Every job a worker can run."""
 
 
 def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -> list[CronJob]:
-    """Periodic jobs: projections catch up every ``schedule_seconds``, counters flush.
+    """Periodic jobs: projections, counter flushes, region health, reconciliation.
 
     arq schedules by calendar second, so the interval is the seconds of a minute
     that are multiples of it (an interval that does not divide 60 has one shorter
@@ -53,6 +57,9 @@ def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -
             unique=True,
             keep_result=0,
         ),
+        # LiveKit's health decides failover; reconciliation closes what webhooks missed.
+        region_health_cron(settings),
+        reconciliation_cron(settings),
     ]
 
 

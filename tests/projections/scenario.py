@@ -12,11 +12,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from pulse.domain.context import ActorKind, CommandContext
+from pulse.domain.egress import Egress, EgressKind, Layout
+from pulse.domain.ingress import Ingress, IngressKind
 from pulse.domain.invitation import Invitation
 from pulse.domain.member import Member
 from pulse.domain.organization import Organization
+from pulse.domain.participant_session import ParticipantSession
 from pulse.domain.project import Project
 from pulse.domain.roles import Role
+from pulse.domain.room import ClosedBy, Room
 from pulse.domain.session import Session
 from pulse.domain.user import User
 from pulse.services.application import PulseApplication
@@ -81,6 +85,52 @@ def create_project(
     )
     app.save(project)
     return project
+
+
+def record_media(app: PulseApplication, project: Project) -> None:
+    """A room with a closed and an open session, a refused egress and ingress."""
+    livekit = CommandContext(ActorKind.SYSTEM, "livekit")
+    room = Room(project.id, "standup", "RM_1", NOW, livekit)
+    sessions = [
+        ParticipantSession(
+            project.id, room.id, "standup", "RM_1", sid, identity, identity.title(), NOW, livekit
+        )
+        for sid, identity in (("PA_1", "ann"), ("PA_2", "ben"))
+    ]
+    sessions[0].publish_track("TR_1", "audio", "microphone", NOW, livekit)
+    sessions[0].leave(NOW + timedelta(seconds=61.5), ClosedBy.WEBHOOK, "left", livekit)
+    app.save(room, *sessions)
+    egress = Egress(
+        uuid4(),
+        project.id,
+        "standup",
+        EgressKind.ROOM_COMPOSITE,
+        Layout.GRID,
+        False,
+        None,
+        None,
+        None,
+        {"file": {"key": "standup.mp4"}},
+        None,
+        "us-east",
+        CTX,
+    )
+    egress.record_refused("unavailable", "no egress worker", NOW, CTX)
+    ingress = Ingress(
+        uuid4(),
+        project.id,
+        "standup",
+        IngressKind.RTMP,
+        "camera",
+        "cam",
+        None,
+        None,
+        None,
+        "us-east",
+        CTX,
+    )
+    ingress.record_refused("unavailable", "ingress not connected", CTX)
+    app.save(egress, ingress)
 
 
 @dataclass
@@ -187,6 +237,7 @@ def build_world(app: PulseApplication) -> World:
     app.save(session)
     alice.change_password_hash("argon2-new", CTX)
     app.save(alice)
+    record_media(app, video)
 
     return World(
         alice=alice,

@@ -288,9 +288,5 @@ def test_a_failing_projection_does_not_stop_the_others_nor_advance(
 
     assert isinstance(failure.value.__cause__, CrashError)
     assert positions(pulse_app, settings) == {
-        "users": 1,
-        "organizations": 2,
-        "members": 2,
-        "projects": 2,
-        "invitations": 2,
+        projection.name: 1 if projection.name == "users" else 2 for projection in PROJECTIONS
     }

@@ -101,11 +101,14 @@ def test_worker_settings_class_is_usable_by_arq() -> None:
 
     assert {"functions", "redis_settings", "queue_name", "on_startup", "on_shutdown"} <= set(kwargs)
     names = [getattr(f, "name", getattr(f, "__name__", None)) for f in WorkerSettings.functions]
-    assert names == ["ping", "run_projections", "flush_token_counts"]
-    assert [job.coroutine.__name__ for job in WorkerSettings.cron_jobs] == [
+    assert names == [
+        "ping",
         "run_projections",
         "flush_token_counts",
+        "check_regions",
+        "reconcile_rooms",
     ]
+    assert [job.coroutine.__name__ for job in WorkerSettings.cron_jobs] == names[1:]
 
 
 def test_redis_settings_follow_the_redis_url(make_settings: Any) -> None:
