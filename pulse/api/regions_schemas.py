@@ -122,4 +122,7 @@ class ProjectStatusOut(BaseModel):
     failed_over: bool
     region_health: HealthOut
     keys: int = Field(description="API keys that work now (active or in a rotation's grace).")
-    open_rooms: int | None = Field(description="null where room tracking is not available.")
+    open_rooms: int = Field(
+        description="Room instances started and not ended, as LiveKit's webhooks and "
+        "reconciliation tell (eventually consistent)."
+    )

@@ -8,6 +8,8 @@ MEMBERS = "rm_members"
 PROJECTS = "rm_projects"
 API_KEYS = "rm_api_keys"
 INVITATIONS = "rm_invitations"
+ROOMS = "rm_rooms"
+PARTICIPANT_SESSIONS = "rm_participant_sessions"
 
 LOCKS = "projection_locks"
 """One document per running projection (``lock``), plus markers of broken locks."""

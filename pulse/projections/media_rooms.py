@@ -18,11 +18,9 @@ from pymongo.database import Database
 
 from pulse.domain.participant_session import ParticipantSession
 from pulse.domain.room import Room
+from pulse.projections.collections import PARTICIPANT_SESSIONS, ROOMS
 from pulse.projections.model import Document, Projection, event_topic
 from pulse.projections.writes import change, create, due, text, utc
-
-ROOMS = "rm_rooms"
-PARTICIPANT_SESSIONS = "rm_participant_sessions"
 
 
 def _room_started(database: Database[Document], event: Any) -> None:

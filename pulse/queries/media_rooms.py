@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from pulse.projections.media_rooms import PARTICIPANT_SESSIONS, ROOMS
+from pulse.projections.collections import PARTICIPANT_SESSIONS, ROOMS
 from pulse.queries.pagination import DEFAULT_LIMIT, Document, Page, paginate
 
 

@@ -9,13 +9,8 @@ from uuid import UUID
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from pulse.projections.collections import PROJECTS
+from pulse.projections.collections import PROJECTS, ROOMS
 from pulse.queries.pagination import Document
-
-# Written by the rooms projection, which may not exist yet in a given deployment
-# (it is another part of the media plane); read only when the collection is there.
-ROOMS = "rm_rooms"
-_OPEN_ROOM: Document = {"closed_at": None}  # Also matches documents without the field.
 
 
 async def active_projects(db: AsyncDatabase[Document]) -> int:
@@ -32,8 +27,6 @@ async def projects_per_region(db: AsyncDatabase[Document]) -> dict[str, int]:
     return {str(row["_id"]): int(row["count"]) async for row in cursor}
 
 
-async def open_rooms(db: AsyncDatabase[Document], project_id: UUID) -> int | None:
-    """The project's open rooms, or None where no rooms read model exists."""
-    if not await db.list_collection_names(filter={"name": ROOMS}):
-        return None
-    return await db[ROOMS].count_documents({"project_id": str(project_id), **_OPEN_ROOM})
+async def open_rooms(db: AsyncDatabase[Document], project_id: UUID) -> int:
+    """Room instances of the project that have started and not ended (read model)."""
+    return await db[ROOMS].count_documents({"project_id": str(project_id), "open": True})

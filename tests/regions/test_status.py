@@ -162,7 +162,7 @@ def test_a_member_sees_the_project_status(world: World, keyed: dict[str, Any]) -
     assert body["failed_over"] is False
     assert body["region_health"]["status"] == "healthy"
     assert body["keys"] == 1
-    assert body["open_rooms"] is None or body["open_rooms"] == 0
+    assert body["open_rooms"] == 0
 
 
 def test_the_projects_own_key_sees_it_failed_over(world: World, keyed: dict[str, Any]) -> None:
@@ -185,9 +185,11 @@ def test_open_rooms_come_from_the_rooms_read_model(world: World, keyed: dict[str
         rooms = mongo[world.settings.mongo_database]["rm_rooms"]
         rooms.insert_many(
             [
-                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["a"]), "closed_at": None},
-                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["a"])},
-                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["b"])},
+                # As the rooms projection writes them: two open, one ended, one elsewhere.
+                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["a"]), "open": True},
+                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["a"]), "open": True},
+                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["a"]), "open": False},
+                {"_id": f"r-{uuid.uuid4().hex}", "project_id": str(keyed["b"]), "open": True},
             ]
         )
         try:
