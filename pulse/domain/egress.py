@@ -6,8 +6,9 @@ Lifecycle: requested -> active -> ending -> complete | failed.
   LiveKit answers (or if it never answers) the request is not lost.
 - **active**: LiveKit accepted it and assigned its ``EG_...`` id.
 - **ending**: a stop was requested (or LiveKit reported it is finishing).
-- **complete** / **failed**: LiveKit's last word (a webhook), or LiveKit's refusal
-  of the start (failed, with LiveKit's message).
+- **complete** / **failed**: LiveKit's last word (a webhook, or its answer to
+  reconciliation), LiveKit's refusal of the start (failed, with LiveKit's message),
+  or reconciliation finding that LiveKit no longer knows it (failed, ``record_lost``).
 
 The aggregate's id is Pulse's own UUID, chosen with the request: LiveKit assigns its
 egress id only when it accepts the egress, and a refused request has none. The two
@@ -285,6 +286,31 @@ class Egress(Aggregate):
     @event("Updated")
     def _updated(self, changes: dict[str, Any], observed_ns: int, context: CommandContext) -> None:
         self._apply(changes, observed_ns)
+
+    # -- Reconciliation -------------------------------------------------------------
+
+    def record_lost(self, at: datetime, reason: str, context: CommandContext) -> bool:
+        """LiveKit no longer knows this running egress: its last word never reached Pulse.
+
+        Failed, because what was written is unknown; ``at`` is the last moment Pulse
+        knew it running (an end LiveKit already reported is kept). False, changing
+        nothing, if it has ended already or LiveKit never accepted it.
+        """
+        if self.status not in (EgressStatus.ACTIVE, EgressStatus.ENDING):
+            return False
+        proposed: dict[str, Any] = {
+            "status": str(EgressStatus.FAILED),
+            "error": reason,
+            "error_code": "not_found",
+        }
+        if self.ended_at is None:
+            proposed["ended_at"] = at
+        self._lost(changes=self._diff(proposed), context=context)
+        return True
+
+    @event("Lost")
+    def _lost(self, changes: dict[str, Any], context: CommandContext) -> None:
+        self._apply(changes, self.observed_ns)
 
     # -- State ----------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ API_KEYS = "rm_api_keys"
 INVITATIONS = "rm_invitations"
 ROOMS = "rm_rooms"
 PARTICIPANT_SESSIONS = "rm_participant_sessions"
+EGRESSES = "rm_egresses"
+INGRESSES = "rm_ingresses"
 
 LOCKS = "projection_locks"
 """One document per running projection (``lock``), plus markers of broken locks."""

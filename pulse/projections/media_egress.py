@@ -13,10 +13,9 @@ from typing import Any
 from pymongo.database import Database
 
 from pulse.domain.egress import Egress, EgressStatus, empty_results
+from pulse.projections.collections import EGRESSES
 from pulse.projections.model import Document, Projection, event_topic
 from pulse.projections.writes import change, create, optional_text, text, utc
-
-EGRESSES = "rm_egresses"
 
 
 def changed_fields(changes: dict[str, Any]) -> Document:
@@ -93,5 +92,6 @@ PROJECTION = Projection(
         event_topic(Egress, "StartFailed"): _changed,
         event_topic(Egress, "StopRequested"): _changed,
         event_topic(Egress, "Updated"): _changed,
+        event_topic(Egress, "Lost"): _changed,
     },
 )

@@ -11,11 +11,10 @@ from typing import Any
 from pymongo.database import Database
 
 from pulse.domain.ingress import Ingress, IngressStatus
+from pulse.projections.collections import INGRESSES
 from pulse.projections.media_egress import changed_fields
 from pulse.projections.model import Document, Projection, event_topic
 from pulse.projections.writes import change, create, text, utc
-
-INGRESSES = "rm_ingresses"
 
 
 def _requested(database: Database[Document], event: Any) -> None:

@@ -92,6 +92,34 @@ def test_a_refused_start_is_failed_and_cannot_be_answered_or_stopped_again() -> 
     assert not egress.observe(seen(EgressStatus.ACTIVE, 5), LIVEKIT)
 
 
+def test_an_egress_livekit_lost_fails_once_and_only_while_running() -> None:
+    reconciliation = CommandContext(ActorKind.SYSTEM, "reconciliation")
+    never_accepted = new_egress()
+    assert not never_accepted.record_lost(AT, "gone", reconciliation)
+    assert never_accepted.status is EgressStatus.REQUESTED
+
+    egress = new_egress()
+    egress.record_started("EG_1", seen(EgressStatus.ACTIVE, 10), API)
+    assert egress.record_lost(AT, "reconciliation: egress not in LiveKit", reconciliation)
+    assert (egress.status, egress.error, egress.error_code, egress.ended_at) == (
+        EgressStatus.FAILED,
+        "reconciliation: egress not in LiveKit",
+        "not_found",
+        AT,
+    )
+    assert not egress.recording_available
+    # Terminal: neither a second pass nor LiveKit's late word changes it.
+    assert not egress.record_lost(AT, "again", reconciliation)
+    assert not egress.observe(seen(EgressStatus.COMPLETE, 50), LIVEKIT)
+
+    ending = new_egress()
+    ending.record_started("EG_2", seen(EgressStatus.ACTIVE, 10), API)
+    ending.observe(seen(EgressStatus.ENDING, 20, ended_at=AT), LIVEKIT)
+    later = AT.replace(hour=9)
+    assert ending.record_lost(later, "gone", reconciliation)
+    assert (ending.status, ending.ended_at) == (EgressStatus.FAILED, AT)  # LiveKit's end kept
+
+
 @pytest.mark.parametrize(
     ("kind", "layout", "audio", "video", "track", "outputs"),
     [

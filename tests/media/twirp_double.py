@@ -16,8 +16,12 @@ test the lifecycles (start -> active -> complete/failed; ingress create -> publi
 
 It keeps what it started in memory and records every request (``calls``), so a test can
 check what Pulse sent (storage keys, stream URLs) and build the ``EgressInfo`` /
-``IngressInfo`` of later webhooks from the state LiveKit would report. ``refuse_next``
-makes the next call fail with a given Twirp code, as the real server does.
+``IngressInfo`` of later webhooks from the state LiveKit would report. ``egress_info``
+and ``ingress_info`` also change what ``ListEgress`` / ``ListIngress`` answer (by id,
+as LiveKit does: ``not_found`` for an id it does not have), so a test can move an
+egress on without delivering the webhook; ``forget_egress`` makes LiveKit lose one.
+``refuse_next`` makes the next call fail with a given Twirp code, as the real server
+does.
 """
 
 from __future__ import annotations
@@ -128,12 +132,22 @@ class LiveKitMediaDouble:
         return info
 
     def list_egress(self, request: eg.ListEgressRequest) -> eg.ListEgressResponse:
+        if request.egress_id:
+            # As LiveKit's store answers an id it does not have (or no longer has).
+            if request.egress_id not in self.egresses:
+                raise TwirpFailureError("not_found", "egress does not exist")
+            return eg.ListEgressResponse(items=[self.egresses[request.egress_id]])
         found = [
             i
             for i in self.egresses.values()
             if not request.room_name or i.room_name == request.room_name
         ]
         return eg.ListEgressResponse(items=found)
+
+    def forget_egress(self, egress_id: str) -> None:
+        """LiveKit loses the egress (expired from its store, or its state was lost)."""
+        with self._lock:
+            del self.egresses[egress_id]
 
     def egress_info(self, egress_id: str, status: int, **fields: Any) -> eg.EgressInfo:
         """LiveKit's report of the egress at a new status, as a webhook would carry it."""
@@ -188,6 +202,10 @@ class LiveKitMediaDouble:
         return info
 
     def list_ingress(self, request: ig.ListIngressRequest) -> ig.ListIngressResponse:
+        if request.ingress_id:
+            if request.ingress_id not in self.ingresses:
+                raise TwirpFailureError("not_found", "ingress does not exist")
+            return ig.ListIngressResponse(items=[self.ingresses[request.ingress_id]])
         return ig.ListIngressResponse(items=list(self.ingresses.values()))
 
     def ingress_info(self, ingress_id: str, status: int, **state: Any) -> ig.IngressInfo:
