@@ -114,6 +114,19 @@ class Settings(BaseSettings):
     token_max_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     region_health_interval_seconds: int = Field(default=30, ge=1)
 
+    # Webhooks to customers (Standard Webhooks): per-attempt timeout, the delays before
+    # each retry (modelled on Svix's), their jitter, how long an endpoint may fail every
+    # delivery before it is disabled, how much of a response body is kept, and whether
+    # endpoints on loopback addresses are allowed (for local receivers; never in production).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_schedule_seconds: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000, 36000]
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_disable_after_seconds: int = Field(default=5 * 86_400, ge=60)
+    webhook_response_body_max_bytes: int = Field(default=4096, ge=0, le=65_536)
+    webhook_allow_loopback: bool = False
+
     eventstore_name: str = Field(default="pulse", pattern=r"^[a-z][a-z0-9_]{0,39}$")
     eventstore_lease_timeout_seconds: float | None = Field(default=None, gt=0)
     eventstore_acquire_timeout_seconds: float | None = Field(default=None, gt=0)
@@ -144,7 +157,7 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: float = Field(default=30.0, gt=0)
     idempotency_wait_seconds: float = Field(default=10.0, ge=0)
     idempotency_exempt_prefixes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["/v1/auth/", "/v1/webhooks/"]
+        default_factory=lambda: ["/v1/auth/", "/v1/webhooks/livekit"]
     )
     rate_limit_ip_requests: int = Field(default=100, ge=0)
     rate_limit_ip_window_seconds: int = Field(default=60, ge=1)
@@ -168,6 +181,23 @@ class Settings(BaseSettings):
     def _regions_from_json(cls, value: object) -> object:
         if isinstance(value, str):
             return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("webhook_retry_schedule_seconds", mode="before")
+    @classmethod
+    def _schedule_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [int(part) for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_schedule_seconds")
+    @classmethod
+    def _positive_delays(cls, value: list[int]) -> list[int]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("retry delays must not be negative")
         return value
 
     @field_validator("log_level", mode="before")
@@ -195,6 +225,9 @@ class Settings(BaseSettings):
                 if value.get_secret_value() in defaults:
                     msg = f"PULSE_{name.upper()} must be set in production"
                     raise ValueError(msg)
+            if self.webhook_allow_loopback:
+                msg = "PULSE_WEBHOOK_ALLOW_LOOPBACK must not be set in production"
+                raise ValueError(msg)
         return self
 
     @field_validator("idempotency_exempt_prefixes", "trusted_proxies", mode="before")
