@@ -66,6 +66,7 @@ bench: install services ## Event-store and management-API benchmarks (docs/perfo
 	$(UV) run python benchmarks/eventstore.py
 	$(UV) run python benchmarks/api.py
 	$(UV) run python benchmarks/tokens.py
+	$(UV) run python benchmarks/webhooks.py
 
 clean: services-down ## Stop services and remove local state (data, binaries, venvs)
 	rm -rf .services .venv .tools

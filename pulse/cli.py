@@ -60,7 +60,11 @@ def worker(
     settings = get_settings()
     configure_logging(settings)
     typer.echo(f"Pulse worker consuming queue {settings.worker_queue_name!r}")
-    run_worker(worker_options(settings), burst=burst)
+    options = worker_options(settings)
+    if burst:
+        # Drain the queue and exit: schedules (some every second) would keep it busy for ever.
+        options["cron_jobs"] = []
+    run_worker(options, burst=burst)
 
 
 @app.command()

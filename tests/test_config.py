@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from pulse.config import PROJECT_ROOT, Settings, eventstore_environment, get_settings
 from pulse.projections.options import ProjectionSettings
+from pulse.services.delivery_log import ReplaySettings
 from pulse.services.reconciliation import ReconciliationSettings
 
 
@@ -169,7 +170,8 @@ def test_env_example_documents_every_setting() -> None:
 
     runner = {f"projections_{name}" for name in ProjectionSettings.model_fields}
     reconciliation = {f"reconciliation_{name}" for name in ReconciliationSettings.model_fields}
-    assert documented == set(Settings.model_fields) | runner | reconciliation
+    replay = {f"webhook_replay_{name}" for name in ReplaySettings.model_fields}
+    assert documented == set(Settings.model_fields) | runner | reconciliation | replay
 
 
 def test_env_example_as_a_dotenv_gives_the_defaults() -> None:

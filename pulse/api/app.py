@@ -44,6 +44,8 @@ from pulse.api.routes import (
     rooms,
     status,
     tokens,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from pulse.clients import open_clients
 from pulse.config import Settings, get_settings
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_ingress,
         regions,
         status,
+        webhook_endpoints,
+        webhook_deliveries,
     ):
         app.include_router(module.router)
     return app

@@ -73,6 +73,8 @@ class WebhookDelivery(Aggregate):
         """The JSON body sent, exactly (Standard Webhooks: ``type``, ``timestamp``, ``data``)."""
         self.occurred_at = occurred_at
         self.status = DeliveryStatus.PENDING
+        self.round = 1
+        """Rounds of attempts: 1, plus one per resend (names the send jobs, see queue)."""
         self.attempts = 0
         """Attempts claimed so far, in this round (a resend starts a new round)."""
         self.total_attempts = 0
@@ -232,6 +234,7 @@ class WebhookDelivery(Aggregate):
 
     @event("Resent")
     def _resent(self, at: datetime, context: CommandContext) -> None:
+        self.round += 1
         self.status = DeliveryStatus.PENDING
         self.attempts = 0
         self.next_attempt_at = at

@@ -11,6 +11,8 @@ from pulse.projections import (
     organizations,
     projects,
     users,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from pulse.projections.model import Projection
 
@@ -23,6 +25,9 @@ PROJECTIONS: tuple[Projection, ...] = (
     media_rooms.PROJECTION,
     media_egress.PROJECTION,
     media_ingress.PROJECTION,
+    webhook_endpoints.PROJECTION,
+    # Last: under load it has the most to apply, and the fan-out waits on the others.
+    webhook_deliveries.PROJECTION,
 )
 
 

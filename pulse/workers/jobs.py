@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from pulse.logging import get_logger
 from pulse.projections.runner import catch_up_all
 from pulse.projections.store import read_model_database
+from pulse.workers.blocking import run_blocking
 from pulse.workers.context import (
     JobContext,
     projection_settings_of,
@@ -51,4 +51,4 @@ async def run_projections(ctx: JobContext) -> dict[str, int]:
                 break
         return applied
 
-    return await asyncio.to_thread(run)
+    return await run_blocking(ctx, run)

@@ -10,6 +10,7 @@ from pulse.config import get_settings
 from pulse.logging import get_logger
 from pulse.projections.options import ProjectionSettings
 from pulse.services.provider import ApplicationProvider
+from pulse.workers.blocking import track_blocking_work, wait_for_blocking_work
 from pulse.workers.context import (
     CLIENTS_KEY,
     PROJECTION_SETTINGS_KEY,
@@ -22,6 +23,8 @@ from pulse.workers.context import (
 log = get_logger(__name__)
 
 _EXIT_STACK_KEY = "_pulse_exit_stack"
+SHUTDOWN_WAIT_SECONDS = 30.0
+"""How long shut-down waits for the threads of cancelled jobs before closing clients."""
 
 
 async def startup(ctx: JobContext) -> None:
@@ -29,6 +32,7 @@ async def startup(ctx: JobContext) -> None:
     # the CLI); `arq pulse.workers.settings.WorkerSettings` falls back to the env.
     ctx.setdefault(SETTINGS_KEY, get_settings())
     ctx.setdefault(PROJECTION_SETTINGS_KEY, ProjectionSettings())
+    track_blocking_work(ctx)
     settings = settings_of(ctx)
     stack = AsyncExitStack()
     ctx[CLIENTS_KEY] = await stack.enter_async_context(
@@ -44,6 +48,8 @@ async def startup(ctx: JobContext) -> None:
 
 
 async def shutdown(ctx: JobContext) -> None:
+    # Threads of jobs arq cancelled still use the clients: let them finish first.
+    await wait_for_blocking_work(ctx, SHUTDOWN_WAIT_SECONDS)
     stack: AsyncExitStack | None = ctx.pop(_EXIT_STACK_KEY, None)
     ctx.pop(CLIENTS_KEY, None)
     ctx.pop(PROVIDER_KEY, None)

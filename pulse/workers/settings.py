@@ -18,6 +18,12 @@ from pulse.workers.lifecycle import shutdown, startup
 from pulse.workers.reconciliation_jobs import reconcile_rooms, reconciliation_cron
 from pulse.workers.region_jobs import check_regions, region_health_cron
 from pulse.workers.usage_jobs import flush_token_counts
+from pulse.workers.webhook_jobs import (
+    deliver_webhook,
+    fan_out_webhooks,
+    sweep_due_deliveries,
+    webhook_crons,
+)
 
 FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
     ping,
@@ -27,6 +33,10 @@ FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
     func(flush_token_counts, keep_result=0),
     func(check_regions, keep_result=0),
     func(reconcile_rooms, keep_result=0),
+    # No kept result: the sweeper must be able to enqueue a lost attempt's job id again.
+    func(deliver_webhook, keep_result=0),
+    func(fan_out_webhooks, keep_result=0),
+    func(sweep_due_deliveries, keep_result=0),
 )
 """Every job a worker can run."""
 
@@ -60,6 +70,8 @@ def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -
         # LiveKit's health decides failover; reconciliation closes what webhooks missed.
         region_health_cron(settings),
         reconciliation_cron(settings),
+        # Webhooks: the fan-out every second, the sweeper of due deliveries every 15 s.
+        *webhook_crons(settings),
     ]
 
 

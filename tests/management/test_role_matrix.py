@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
 from pulse.domain.roles import Role
-from tests.management.world import World
+from pulse.domain.webhook_delivery import WebhookDelivery
+from pulse.services import webhook_endpoints
+from pulse.services.webhook_secrets import WebhookSecrets
+from tests.management.world import SETUP, World
 
 ALL = frozenset({"owner", "admin", "developer", "viewer"})
 TEAM = frozenset({"owner", "admin"})
@@ -51,6 +56,38 @@ def fresh_key(world: World) -> str:
     # A project of its own: projects have at most 10 working keys.
     project_id = world.new_project()
     return f"/v1/projects/{project_id}/keys/{world.new_key(project_id)}"
+
+
+def fresh_endpoint(world: World) -> str:
+    issued = webhook_endpoints.create_endpoint(
+        world.app,
+        WebhookSecrets(world.settings),
+        world.project_a,
+        world.user_ids["owner"],
+        {"url": "https://8.8.8.8/hook"},
+        SETUP,
+    )
+    return f"{project(world)}/webhooks/endpoints/{issued.endpoint['id']}"
+
+
+def fresh_failed_delivery(world: World) -> str:
+    """A delivery to a fresh endpoint whose only attempt failed (so it may be resent)."""
+    endpoint_id = UUID(fresh_endpoint(world).rsplit("/", 1)[1])
+    now = datetime.now(UTC)
+    delivery = WebhookDelivery(
+        event_id=uuid4(),
+        endpoint_id=endpoint_id,
+        project_id=world.project_a,
+        event_type="project.updated",
+        payload={},
+        occurred_at=now,
+        first_attempt_at=now,
+        context=SETUP,
+    )
+    attempt = delivery.claim(now, now + timedelta(seconds=10), SETUP)
+    delivery.fail_attempt(attempt, now, 500, "answered 500", 1.0, None, None, SETUP)
+    world.app.save(delivery)
+    return f"{project(world)}/webhooks/deliveries/{delivery.id}"
 
 
 def fresh_member(world: World) -> str:
@@ -122,6 +159,38 @@ CASES = [
     Case("get key", "GET", fresh_key, BUILDERS),
     Case("revoke key", "DELETE", fresh_key, BUILDERS),
     Case("rotate key", "POST", lambda w: f"{fresh_key(w)}/rotate", BUILDERS, {"grace_seconds": 0}),
+    Case(
+        "create webhook endpoint",
+        "POST",
+        lambda w: f"{project(w)}/webhooks/endpoints",
+        TEAM,
+        {"url": "https://8.8.8.8/hook"},  # A literal public address: nothing resolved.
+        201,
+    ),
+    Case("list webhook endpoints", "GET", lambda w: f"{project(w)}/webhooks/endpoints", ALL),
+    Case("get webhook endpoint", "GET", fresh_endpoint, ALL),
+    Case("update webhook endpoint", "PATCH", fresh_endpoint, TEAM, {"description": "x"}),
+    Case("delete webhook endpoint", "DELETE", fresh_endpoint, TEAM, success=204),
+    Case("disable webhook endpoint", "POST", lambda w: f"{fresh_endpoint(w)}/disable", TEAM),
+    Case("enable webhook endpoint", "POST", lambda w: f"{fresh_endpoint(w)}/enable", TEAM),
+    Case(
+        "rotate webhook secret",
+        "POST",
+        lambda w: f"{fresh_endpoint(w)}/rotate-secret",
+        TEAM,
+        {"grace_seconds": 0},
+    ),
+    Case("list webhook deliveries", "GET", lambda w: f"{fresh_endpoint(w)}/deliveries", ALL),
+    Case("webhook endpoint stats", "GET", lambda w: f"{fresh_endpoint(w)}/stats", ALL),
+    Case("get webhook delivery", "GET", fresh_failed_delivery, ALL),
+    Case("resend webhook delivery", "POST", lambda w: f"{fresh_failed_delivery(w)}/resend", TEAM),
+    Case(
+        "replay webhook endpoint",
+        "POST",
+        lambda w: f"{fresh_endpoint(w)}/replay",
+        TEAM,
+        {"since": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()},
+    ),
 ]
 
 

@@ -23,6 +23,8 @@ from pulse.domain.roles import Role
 from pulse.domain.room import ClosedBy, Room
 from pulse.domain.session import Session
 from pulse.domain.user import User
+from pulse.domain.webhook_delivery import WebhookDelivery
+from pulse.domain.webhook_endpoint import DisabledBy, WebhookEndpoint
 from pulse.services.application import PulseApplication
 
 CTX = CommandContext(ActorKind.USER, "u")
@@ -133,6 +135,40 @@ def record_media(app: PulseApplication, project: Project) -> None:
     app.save(egress, ingress)
 
 
+def record_webhook_endpoints(app: PulseApplication, project: Project) -> None:
+    """One endpoint through every event its read model handles, and one deleted."""
+    kept = WebhookEndpoint(uuid4(), project.id, "https://hooks.example.test/a", "", [], "s1", CTX)
+    kept.update({"description": "orders", "event_types": ["room_started"]}, CTX)
+    kept.rotate_secret("s2", NOW + timedelta(days=1), CTX)
+    kept.record_failure(NOW, CTX)
+    kept.disable(DisabledBy.FAILING, "failing", NOW, CTX)
+    kept.enable(CTX)
+    kept.record_failure(NOW, CTX)
+    kept.record_success(NOW, CTX)
+    gone = WebhookEndpoint(uuid4(), project.id, "https://hooks.example.test/b", "", [], "s3", CTX)
+    gone.delete(CTX)
+    app.save(kept, gone)
+
+
+def record_webhook_deliveries(app: PulseApplication, project: Project) -> None:
+    """Deliveries through every event their read models handle (attempts included)."""
+    delivered = WebhookDelivery(
+        uuid4(), uuid4(), project.id, "room_started", {"type": "room_started"}, NOW, NOW, CTX
+    )
+    delivered.claim(NOW, NOW + timedelta(seconds=20), CTX)
+    delivered.fail_attempt(1, NOW, 500, "answered 500", 3.5, "oops", NOW, CTX)
+    delivered.claim(NOW, NOW + timedelta(seconds=20), CTX)
+    later = NOW + timedelta(minutes=1)
+    delivered.claim(later, later + timedelta(seconds=20), CTX)  # The claim had expired.
+    delivered.succeed(3, later, 204, 9.0, None, CTX)
+    delivered.resend(later, CTX)
+    abandoned = WebhookDelivery(
+        uuid4(), uuid4(), project.id, "room_ended", {"type": "room_ended"}, NOW, NOW, CTX
+    )
+    abandoned.abandon(NOW, "endpoint deleted", CTX)
+    app.save(delivered, abandoned)
+
+
 @dataclass
 class World:
     alice: User
@@ -238,6 +274,8 @@ def build_world(app: PulseApplication) -> World:
     alice.change_password_hash("argon2-new", CTX)
     app.save(alice)
     record_media(app, video)
+    record_webhook_endpoints(app, video)
+    record_webhook_deliveries(app, video)
 
     return World(
         alice=alice,

@@ -32,6 +32,7 @@ from pulse.api.management_schemas import (
 from pulse.api.openapi import problem_responses
 from pulse.api.pagination import Cursor, Limit, page_of
 from pulse.api.problems import Problem
+from pulse.api.routes.webhook_endpoints import sync_project_url, vet_project_url
 from pulse.config import Settings
 from pulse.domain.roles import Permission
 from pulse.queries import list_projects, organization_ids_of_user
@@ -75,6 +76,7 @@ async def create(
 ) -> dict[str, Any]:
     fields = body.model_dump(mode="json", exclude={"organization_id", "storage"})
     fields["storage"] = body.storage.as_config() if body.storage else None
+    await vet_project_url(request, body.webhook_url)  # 422 before anything is written.
     created = await run_command(
         request,
         projects.create_project,
@@ -89,6 +91,8 @@ async def create(
     # Cached now, the new key works on the next request, before the read model
     # that maps secrets to projects has caught up.
     await remember_key_states(request, UUID(created.project["id"]))
+    if body.webhook_url is not None:  # The URL becomes one of the project's endpoints.
+        await sync_project_url(request, app, UUID(created.project["id"]), fields, user)
     response.headers["Location"] = f"/v1/projects/{created.project['id']}"
     return {"project": created.project, "key": issued(created.key)}
 
@@ -155,7 +159,8 @@ async def update(
     changes = body.model_dump(mode="json", exclude_unset=True, exclude={"storage"})
     if "storage" in body.model_fields_set:
         changes["storage"] = body.storage.as_config() if body.storage else None
-    return await run_command(
+    await vet_project_url(request, changes.get("webhook_url"))
+    updated = await run_command(
         request,
         projects.update_project,
         app,
@@ -165,6 +170,8 @@ async def update(
         changes,
         command_context(request, user),
     )
+    await sync_project_url(request, app, project_id, changes, user)
+    return updated
 
 
 @router.delete(
