@@ -58,7 +58,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import redis
@@ -74,6 +74,35 @@ LAG_TIMEOUT_SECONDS = 30.0
 START_TIMEOUT_SECONDS = 90.0
 REFERENCE_REQUESTS = 20
 RATE_LIMITED = "429 Too Many Requests: run the API with PULSE_RATE_LIMIT_IP_REQUESTS=0"
+
+T = TypeVar("T")
+
+
+def percentile_ms(latencies: list[float], q: int | None, digits: int = 1) -> str:
+    """The ``q``-th percentile (``statistics.quantiles``, inclusive), or the max, in ms."""
+    if not latencies:
+        return "-"
+    if q is None or len(latencies) == 1:
+        value = max(latencies) if q is None else latencies[0]
+    else:
+        value = statistics.quantiles(latencies, n=100, method="inclusive")[q - 1]
+    return f"{value * 1000:,.{digits}f}"
+
+
+def client_counts(text: str) -> list[int]:
+    """``--concurrency``: concurrent clients, comma-separated."""
+    return [int(n) for n in text.split(",")]
+
+
+def guarded(measure: Callable[[], T]) -> T:
+    """``measure()``; Ctrl-C and a ``RuntimeError`` end the script with a message."""
+    try:
+        return measure()
+    except KeyboardInterrupt:
+        print("\nInterrupted.")
+        sys.exit(130)
+    except RuntimeError as error:
+        sys.exit(f"\nFailed: {error}")
 
 
 @dataclass
@@ -108,14 +137,7 @@ class Result:
         return f"{len(self.latencies) / self.seconds:,.1f}"
 
     def ms(self, q: int | None) -> str:
-        """The ``q``-th percentile (``statistics.quantiles``, inclusive), or the max, in ms."""
-        if not self.latencies:
-            return "-"
-        if q is None or len(self.latencies) == 1:
-            value = max(self.latencies) if q is None else self.latencies[0]
-        else:
-            value = statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1]
-        return f"{value * 1000:,.1f}"
+        return percentile_ms(self.latencies, q)
 
     def summary(self) -> str:
         return (
@@ -170,21 +192,22 @@ class Processes:
         )
         if migrate.returncode:
             raise RuntimeError(f"pulse migrate failed:\n{migrate.stderr.decode()}")
-        for name, args in (
-            ("api", ("api", "--host", "127.0.0.1", "--port", str(self.port))),
-            ("worker", ("worker",)),
-        ):
-            with (self.log_dir / f"{name}.log").open("wb") as log:
-                # A session of their own: Ctrl-C reaches this script, which stops them.
-                self.running[name] = subprocess.Popen(
-                    self.command(*args),
-                    env=self.env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+        self.spawn("api", "api", "--host", "127.0.0.1", "--port", str(self.port))
+        self.spawn("worker", "worker")
         self.wait_ready()
+
+    def spawn(self, name: str, *args: str, log_mode: str = "wb") -> None:
+        """``pulse <args>`` as ``name``, its output in ``<log_dir>/<name>.log``."""
+        with (self.log_dir / f"{name}.log").open(log_mode) as log:
+            # A session of its own: Ctrl-C reaches this script, which stops it.
+            self.running[name] = subprocess.Popen(
+                self.command(*args),
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -209,11 +232,7 @@ class Processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
         for process in self.running.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            reap(process, timeout=15)
         mongo: MongoClient[dict[str, Any]]
         with MongoClient(self.settings.mongo_uri) as mongo:
             mongo.drop_database(self.database)
@@ -222,6 +241,15 @@ class Processes:
             keys = list(client.scan_iter(match=f"*{self.token}*", count=1000))
             if keys:
                 client.delete(*keys)
+
+
+def reap(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait up to ``timeout`` s for ``process`` to exit, then kill it."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # -- the tenant ----------------------------------------------------------------------
@@ -495,7 +523,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=lambda text: [int(n) for n in text.split(",")],
+        type=client_counts,
         default=[1, 8],
         help="concurrent clients, comma-separated (default 1,8)",
     )
@@ -514,13 +542,7 @@ def main() -> None:
     token = uuid.uuid4().hex[:12]
     print(f"# Management API benchmark ({platform.python_version()}, {os.cpu_count()} CPUs)\n")
     started = time.monotonic()
-    try:
-        results = measure(args, settings, token)
-    except KeyboardInterrupt:
-        print("\nInterrupted.")
-        sys.exit(130)
-    except RuntimeError as error:
-        sys.exit(f"\nFailed: {error}")
+    results = guarded(lambda: measure(args, settings, token))
     print(
         "\n| case | clients | projects / events in store | requests | errors | p50 ms | p99 ms "
         "| max ms | requests/s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -45,7 +45,6 @@ import argparse
 import os
 import platform
 import signal
-import statistics
 import sys
 import tempfile
 import threading
@@ -61,7 +60,15 @@ from importlib.metadata import version
 from pathlib import Path
 
 import httpx
-from api import Processes, Tenant, checked, sign_up
+from api import (
+    Processes,
+    Tenant,
+    checked,
+    client_counts,
+    guarded,
+    percentile_ms,
+    sign_up,
+)
 from livekit.api import AccessToken, VideoGrants
 
 from pulse.config import RegionEndpoint, Settings
@@ -101,14 +108,7 @@ class Result:
         return f"{len(self.latencies) / self.seconds:,.1f}" if self.seconds else "-"
 
     def ms(self, q: int | None) -> str:
-        """The ``q``-th percentile (``statistics.quantiles``, inclusive), or the max, in ms."""
-        if not self.latencies:
-            return "-"
-        if q is None or len(self.latencies) == 1:
-            value = max(self.latencies) if q is None else self.latencies[0]
-        else:
-            value = statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1]
-        return f"{value * 1000:,.1f}"
+        return percentile_ms(self.latencies, q)
 
     def summary(self) -> str:
         return (
@@ -345,7 +345,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="token requests per case")
     parser.add_argument(
         "--concurrency",
-        type=lambda text: [int(n) for n in text.split(",")],
+        type=client_counts,
         default=[1, 8],
         help="concurrent clients, comma-separated (default 1,8)",
     )
@@ -370,13 +370,7 @@ def main() -> None:
     print("In process:")
     minting = in_process(settings, args.mints)
     print("Over HTTP:")
-    try:
-        results = measure(args, settings, token)
-    except KeyboardInterrupt:
-        print("\nInterrupted.")
-        sys.exit(130)
-    except RuntimeError as error:
-        sys.exit(f"\nFailed: {error}")
+    results = guarded(lambda: measure(args, settings, token))
     print(
         "\n| case | clients | requests | errors | p50 ms | p99 ms | max ms | tokens/s |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|"

@@ -41,8 +41,6 @@ import argparse
 import os
 import platform
 import signal
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api import ROOT, Processes, Tenant, checked, sign_up
+from api import Processes, Tenant, checked, guarded, percentile_ms, reap, sign_up
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pulse.config import Settings
@@ -232,14 +230,7 @@ class Case:
         return sorted(received - committed for committed, received in self.arrivals)
 
     def ms(self, q: int | None) -> str:
-        values = self.latencies
-        if not values:
-            return "-"
-        if q is None or len(values) == 1:
-            value = values[-1] if q is None else values[0]
-        else:
-            value = statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-        return f"{value * 1000:,.0f}"
+        return percentile_ms(self.latencies, q, digits=0)
 
     @property
     def rate(self) -> str:
@@ -297,23 +288,11 @@ def backlog(
 def stop_worker(processes: Processes) -> None:
     worker = processes.running["worker"]
     worker.send_signal(signal.SIGINT)
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    reap(worker, timeout=30)
 
 
 def start_worker(processes: Processes) -> None:
-    with (processes.log_dir / "worker.log").open("ab") as log:
-        processes.running["worker"] = subprocess.Popen(
-            processes.command("worker"),
-            env=processes.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    processes.spawn("worker", "worker", log_mode="ab")
 
 
 def measure(args: argparse.Namespace, settings: Settings, token: str) -> list[Case]:
@@ -365,13 +344,7 @@ def main() -> None:
     token = uuid.uuid4().hex[:12]
     print(f"# Webhooks benchmark ({platform.python_version()}, {os.cpu_count()} CPUs)\n")
     started = time.monotonic()
-    try:
-        cases = measure(args, settings, token)
-    except KeyboardInterrupt:
-        print("\nInterrupted.")
-        sys.exit(130)
-    except RuntimeError as error:
-        sys.exit(f"\nFailed: {error}")
+    cases = guarded(lambda: measure(args, settings, token))
     print(
         "\n| case | events | delivered | failed requests | deliveries/s | p50 ms | p99 ms "
         "| max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|"

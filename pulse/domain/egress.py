@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -116,15 +116,22 @@ def check_request(
         raise InvalidValueError("A track egress writes the track as it is: file output only")
 
 
-@dataclass(frozen=True)
-class Observation:
-    """What LiveKit said about an egress at one moment, as plain values."""
+S = TypeVar("S", bound=StrEnum)
 
-    status: EgressStatus
+
+@dataclass(frozen=True)
+class Observation(Generic[S]):
+    """What LiveKit said about an egress (or an ingress) at one moment, as plain values."""
+
+    status: S
     updated_ns: int
     """LiveKit's ``updated_at`` (nanoseconds; 0 if it gave none): orders the reports."""
     changes: dict[str, Any] = field(default_factory=dict)
-    """New values of resource fields (``_OBSERVED_FIELDS``)."""
+    """New values of resource fields (the aggregate's ``_OBSERVED_FIELDS``)."""
+
+    def is_older_than(self, observed_ns: int) -> bool:
+        """Reported before the last report applied (a report without a time never is)."""
+        return 0 < self.updated_ns < observed_ns
 
 
 class Egress(Aggregate):
@@ -184,7 +191,10 @@ class Egress(Aggregate):
     # -- LiveKit's answer to the start ----------------------------------------------
 
     def record_started(
-        self, livekit_egress_id: str, observation: Observation, context: CommandContext
+        self,
+        livekit_egress_id: str,
+        observation: Observation[EgressStatus],
+        context: CommandContext,
     ) -> None:
         """LiveKit accepted the egress: it is active under LiveKit's id."""
         self._ensure_requested()
@@ -244,7 +254,9 @@ class Egress(Aggregate):
         if self.status is EgressStatus.ENDING:
             raise InvariantError("The egress is already ending")
 
-    def record_stopping(self, observation: Observation, context: CommandContext) -> None:
+    def record_stopping(
+        self, observation: Observation[EgressStatus], context: CommandContext
+    ) -> None:
         """LiveKit accepted the stop. A webhook may have moved the egress on meanwhile."""
         if self.status is EgressStatus.ACTIVE:
             self._stop_requested(
@@ -262,14 +274,14 @@ class Egress(Aggregate):
 
     # -- LiveKit's reports ----------------------------------------------------------
 
-    def is_stale(self, observation: Observation) -> bool:
+    def is_stale(self, observation: Observation[EgressStatus]) -> bool:
         if self.status is EgressStatus.REQUESTED or self.status.is_terminal:
             return True
         if observation.status.rank < self.status.rank:
             return True
-        return 0 < observation.updated_ns < self.observed_ns
+        return observation.is_older_than(self.observed_ns)
 
-    def observe(self, observation: Observation, context: CommandContext) -> bool:
+    def observe(self, observation: Observation[EgressStatus], context: CommandContext) -> bool:
         """Apply a report from LiveKit unless it is stale; True if anything changed."""
         if self.is_stale(observation):
             return False

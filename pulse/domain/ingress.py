@@ -17,7 +17,6 @@ without its user info, query and fragment (where signed URLs keep their tokens).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -26,6 +25,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from pulse.domain.context import CommandContext
+from pulse.domain.egress import Observation
 from pulse.domain.errors import DeletedError, InvalidValueError, InvariantError
 
 
@@ -55,14 +55,9 @@ def check_request(kind: IngressKind, source_url: str | None) -> None:
         raise InvalidValueError("Only a URL ingress takes a url; RTMP and WHIP are pushed to")
 
 
-@dataclass(frozen=True)
-class IngressObservation:
-    """What LiveKit said about an ingress at one moment (an answer or a webhook)."""
-
-    status: IngressStatus
-    updated_ns: int
-    """LiveKit's ``state.updated_at`` (nanoseconds; 0 if none): orders the reports."""
-    changes: dict[str, Any] = field(default_factory=dict)
+IngressObservation = Observation[IngressStatus]
+"""What LiveKit said about an ingress at one moment (an answer or a webhook); its
+``updated_ns`` is LiveKit's ``state.updated_at``."""
 
 
 class Ingress(Aggregate):
@@ -176,7 +171,7 @@ class Ingress(Aggregate):
     def is_stale(self, observation: IngressObservation) -> bool:
         if self.is_deleted or self.status in (IngressStatus.REQUESTED, IngressStatus.FAILED):
             return True
-        return 0 < observation.updated_ns < self.observed_ns
+        return observation.is_older_than(self.observed_ns)
 
     def observe(self, observation: IngressObservation, context: CommandContext) -> bool:
         """Apply a report from LiveKit unless it is stale; True if anything changed."""

@@ -140,14 +140,7 @@ class WebhookDelivery(Aggregate):
         context: CommandContext,
     ) -> None:
         self._ensure_claimed(attempt)
-        self._attempt_succeeded(
-            attempt=attempt,
-            at=at,
-            status_code=status_code,
-            latency_ms=latency_ms,
-            response_body=response_body,
-            context=context,
-        )
+        self._attempt_succeeded(attempt, at, status_code, latency_ms, response_body, context)
 
     @event("AttemptSucceeded")
     def _attempt_succeeded(
@@ -179,14 +172,7 @@ class WebhookDelivery(Aggregate):
         """Record a failed attempt; ``next_attempt_at`` None means none is left."""
         self._ensure_claimed(attempt)
         self._attempt_failed(
-            attempt=attempt,
-            at=at,
-            status_code=status_code,
-            error=error,
-            latency_ms=latency_ms,
-            response_body=response_body,
-            next_attempt_at=next_attempt_at,
-            context=context,
+            attempt, at, status_code, error, latency_ms, response_body, next_attempt_at, context
         )
 
     @event("AttemptFailed")

@@ -145,7 +145,3 @@ def forbidden_reason(address: IPAddress, *, allow_loopback: bool = False) -> str
     if address.is_private or address.is_reserved or not address.is_global:
         return f"{address} is not a public address"
     return None
-
-
-def is_allowed(address: IPAddress, *, allow_loopback: bool = False) -> bool:
-    return forbidden_reason(address, allow_loopback=allow_loopback) is None

@@ -16,8 +16,7 @@ from pulse.projections import api_keys
 from pulse.projections.collections import API_KEYS, PROJECTS
 from pulse.projections.model import Document, Projection, event_topic
 from pulse.projections.writes import change, create, optional_text, text, utc
-
-SECRET_FIELD = "secret_access_key"  # noqa: S105 (a field name, not a secret)
+from pulse.services.storage_secrets import SECRET_FIELD
 
 
 def _without_secret(value: Any) -> Any:

@@ -12,13 +12,14 @@ one runner per projection writes at a time (``lock``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeGuard, overload
 
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from pulse.projections.model import Document
+from pulse.services.clock import as_utc
 
 
 def create(collection: Collection[Document], doc_id: str, version: int, fields: Document) -> bool:
@@ -62,9 +63,7 @@ def utc(moment: datetime) -> datetime: ...
 def utc(moment: None) -> None: ...
 def utc(moment: datetime | None) -> datetime | None:
     """Times as UTC; a naive time in an event is taken to be UTC already."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else as_utc(moment)
 
 
 def text(value: Any) -> str:

@@ -40,14 +40,6 @@ async def list_deliveries(
     return await paginate(db[WEBHOOK_DELIVERIES], query, limit=limit, cursor=cursor)
 
 
-async def get_delivery(
-    db: AsyncDatabase[Document], project_id: str, delivery_id: str
-) -> Document | None:
-    return await db[WEBHOOK_DELIVERIES].find_one(
-        {"_id": str(delivery_id), "project_id": str(project_id)}
-    )
-
-
 async def attempts_of(
     db: AsyncDatabase[Document], project_id: str, delivery_id: str
 ) -> list[Document]:

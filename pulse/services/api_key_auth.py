@@ -40,6 +40,7 @@ from pulse.config import Settings
 from pulse.domain.organization import Organization
 from pulse.domain.project import ApiKey, Project
 from pulse.logging import get_logger
+from pulse.projections.collections import API_KEYS
 from pulse.services.clock import utc_now
 from pulse.services.credentials import API_SECRET_PREFIX, Digester
 from pulse.services.errors import AuthenticationError, NotFoundError
@@ -48,7 +49,6 @@ log = get_logger(__name__)
 
 API_KEY_HEADER = "X-Pulse-Key"
 KEY_ID_PREFIX = "pk_"
-READ_MODEL = "rm_api_keys"
 INVALID_KEY = "Invalid, expired or revoked API key"
 # Our secrets are ``sk_`` plus 43 characters; a much longer value is not one of ours
 # and is refused before any work is spent on it.
@@ -305,9 +305,7 @@ class ApiKeyAuthenticator:
                 key_prefix=prefix,
                 ttl_seconds=self.settings.api_key_cache_seconds,
             )
-        if presented.key_id is not None and not hmac.compare_digest(
-            presented.key_id.encode(), state.key_id.encode()
-        ):
+        if not _same_key_id(presented, state):
             log.info("api_key_refused", reason="key_id_mismatch", key_id=state.key_id)
             raise AuthenticationError(INVALID_KEY)
         if not state.accepts_at(now or utc_now()):
@@ -323,14 +321,12 @@ class ApiKeyAuthenticator:
         )
         if state is None or not state.accepts_at(utc_now()):
             return None
-        if presented.key_id is not None and not hmac.compare_digest(
-            presented.key_id.encode(), state.key_id.encode()
-        ):
+        if not _same_key_id(presented, state):
             return None
         return state.project_id
 
     async def _from_store(self, digest: str) -> KeyState | None:
-        row = await self.database[READ_MODEL].find_one(
+        row = await self.database[API_KEYS].find_one(
             {"digest": digest}, projection={"_id": 1, "project_id": 1}
         )
         if row is None:
@@ -353,6 +349,13 @@ class ApiKeyAuthenticator:
         except NotFoundError:
             return None
         return KeyState.of(project, key, organization_deleted=organization.is_deleted)
+
+
+def _same_key_id(presented: PresentedKey, state: KeyState) -> bool:
+    """A Basic credential's key id matches the key (in constant time); a bare secret has none."""
+    return presented.key_id is None or hmac.compare_digest(
+        presented.key_id.encode(), state.key_id.encode()
+    )
 
 
 def _as_uuid(value: object) -> UUID | None:

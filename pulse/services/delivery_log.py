@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, Notification
+from eventsourcing.persistence import Notification
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,11 +47,12 @@ from pulse.projections.store import read_model_database
 from pulse.services.application import PulseApplication
 from pulse.services.authorization import require_project
 from pulse.services.clock import utc_now
-from pulse.services.deliveries.fanout import new_delivery
+from pulse.services.deliveries.fanout import save_new
 from pulse.services.errors import NotFoundError
 from pulse.services.retries import retry_on_conflict
 from pulse.services.views import View, ms
 from pulse.services.webhook_catalog import TOPICS, CustomerEvent, customer_events_of, loader_of
+from pulse.services.webhook_endpoints import endpoint_in, live_endpoint
 
 log = get_logger(__name__)
 
@@ -87,21 +88,6 @@ class ReplaySettings(BaseSettings):
 
 
 # -- authorization and loading -------------------------------------------------------
-
-
-def endpoint_in(
-    app: PulseApplication,
-    project_id: UUID,
-    user_id: UUID,
-    endpoint_id: UUID,
-    permission: Permission,
-) -> tuple[WebhookEndpoint, Project]:
-    """The project's endpoint, if the caller may; another project's is not found."""
-    project, _ = require_project(app, project_id, user_id, permission)
-    endpoint = app.load(endpoint_id, WebhookEndpoint)
-    if endpoint.project_id != project_id or endpoint.deleted:
-        raise NotFoundError(f"Webhook endpoint {endpoint_id}")
-    return endpoint, project
 
 
 def delivery_in(
@@ -180,7 +166,7 @@ def resend(
 
     def command() -> View:
         found = delivery_in(app, project_id, user_id, delivery, MANAGE)
-        endpoint, _ = endpoint_in(app, project_id, user_id, found.endpoint_id, MANAGE)
+        endpoint = live_endpoint(app, project_id, found.endpoint_id)  # Authorized above.
         _require_sendable(endpoint)
         found.resend(utc_now(), context)
         app.save(found)
@@ -287,40 +273,6 @@ def _is_for(event: CustomerEvent, endpoint: WebhookEndpoint, project: Project) -
     )
 
 
-def _save_new(
-    app: PulseApplication,
-    events: list[CustomerEvent],
-    endpoint: WebhookEndpoint,
-    now: datetime,
-    context: CommandContext,
-) -> list[WebhookDelivery]:
-    """The deliveries of ``events`` saved, in one commit unless some exist already
-    (created by the fan-out meanwhile): then one by one, skipping those."""
-
-    def made(event: CustomerEvent) -> WebhookDelivery:
-        return new_delivery(event, endpoint.id, endpoint.project_id, now, context)
-
-    if not events:
-        return []
-    deliveries = [made(event) for event in events]
-    try:
-        app.save(*deliveries)
-    except IntegrityError:
-        pass
-    else:
-        return deliveries
-    # A failed save has taken the aggregates' pending events: build them again.
-    created: list[WebhookDelivery] = []
-    for event in events:
-        delivery = made(event)
-        try:
-            app.save(delivery)
-        except IntegrityError:
-            continue
-        created.append(delivery)
-    return created
-
-
 def _replay_batch(
     app: PulseApplication,
     events: list[CustomerEvent],
@@ -331,7 +283,7 @@ def _replay_batch(
     """Create the missing deliveries of ``events`` in one commit; settle the others.
 
     The read model says, in one query, which deliveries exist. It may lag: a delivery
-    it does not know yet collides on the store's unique key when created (``_save_new``
+    it does not know yet collides on the store's unique key when created (``save_new``
     skips it) and is then settled from its aggregate like the others. Only those it
     already shows as succeeded are counted without loading the aggregate.
     """
@@ -344,7 +296,8 @@ def _replay_batch(
         )
     }
     fresh = [event for wanted_id, event in wanted.items() if str(wanted_id) not in known]
-    created = _save_new(app, fresh, endpoint, report.at, context)
+    matches = [(event, endpoint.id, endpoint.project_id) for event in fresh]
+    created = save_new(app, matches, report.at, context)
     report.created += len(created)
     report.due.extend((delivery.id, delivery.round) for delivery in created)
     made = {delivery.id for delivery in created}

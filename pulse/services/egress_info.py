@@ -94,7 +94,9 @@ def _error_of(info: proto.EgressInfo, status: EgressStatus) -> str | None:
     return None
 
 
-def observation_of(info: proto.EgressInfo, public_base_url: str | None) -> Observation:
+def observation_of(
+    info: proto.EgressInfo, public_base_url: str | None
+) -> Observation[EgressStatus]:
     status = _STATUS.get(info.status, EgressStatus.ACTIVE)
     results = empty_results()
     # Older egress workers report one result in the deprecated singular fields.

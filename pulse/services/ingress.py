@@ -15,7 +15,6 @@ import asyncio
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from livekit.api.twirp_client import TwirpError
 from livekit.protocol import ingress as proto
 
 from pulse.domain.context import CommandContext
@@ -195,11 +194,6 @@ async def _delete_untracked(gateway: LiveKitGateway, region: str, livekit_id: st
         log.error("ingress_left_behind", livekit_ingress_id=livekit_id, exc_info=True)
 
 
-def _is_not_found(error: BaseException) -> bool:
-    cause = error.__cause__
-    return isinstance(cause, TwirpError) and str(cause.code) == "not_found"
-
-
 async def delete_ingress(
     app: PulseApplication,
     gateway: LiveKitGateway,
@@ -217,6 +211,6 @@ async def delete_ingress(
                 )
         except ConflictError as error:
             # LiveKit's not_found (refined to a conflict): it is gone there already.
-            if not _is_not_found(error):
+            if livekit_code(error) != "not_found":
                 raise
     await asyncio.to_thread(record_deleted, app, ingress.id, context)

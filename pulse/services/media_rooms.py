@@ -26,19 +26,21 @@ from pulse.services.moderation import ban, moderation_of
 from pulse.services.retries import retry_on_conflict
 
 
-def _record(
+async def _record(
     app: PulseApplication,
     project_id: UUID,
     room: str,
     context: CommandContext,
     change: Callable[[RoomModeration], None],
 ) -> None:
+    """Record an API change on the room's moderation (off the event loop)."""
+
     def command() -> None:
         moderation = moderation_of(app, project_id, room, context)
         change(moderation)
         app.save(moderation)
 
-    retry_on_conflict(command)
+    await asyncio.to_thread(retry_on_conflict, command)
 
 
 async def list_rooms(client: LiveKitAPI, project_id: UUID) -> list[tuple[str, lk.Room]]:
@@ -85,9 +87,7 @@ async def create_room(
         "empty_timeout": empty_timeout,
         "max_participants": max_participants,
     }
-    await asyncio.to_thread(
-        _record, app, project_id, room, context, lambda m: m.record_created(settings, context)
-    )
+    await _record(app, project_id, room, context, lambda m: m.record_created(settings, context))
     return created
 
 
@@ -97,9 +97,7 @@ async def delete_room(
     await get_room(client, project_id, room)  # 404 rather than LiveKit's silence.
     with livekit_errors(f"delete room {room}"):
         await client.room.delete_room(lk.DeleteRoomRequest(room=livekit_room(project_id, room)))
-    await asyncio.to_thread(
-        _record, app, project_id, room, context, lambda m: m.record_deleted(context)
-    )
+    await _record(app, project_id, room, context, lambda m: m.record_deleted(context))
 
 
 async def list_participants(
@@ -125,9 +123,7 @@ async def remove_participant(
         await client.room.remove_participant(
             lk.RoomParticipantIdentity(room=livekit_room(project_id, room), identity=identity)
         )
-    await asyncio.to_thread(
-        _record, app, project_id, room, context, lambda m: m.record_removal(identity, context)
-    )
+    await _record(app, project_id, room, context, lambda m: m.record_removal(identity, context))
 
 
 async def mute_track(
@@ -149,13 +145,8 @@ async def mute_track(
                 muted=muted,
             )
         )
-    await asyncio.to_thread(
-        _record,
-        app,
-        project_id,
-        room,
-        context,
-        lambda m: m.record_mute(identity, track_sid, muted, context),
+    await _record(
+        app, project_id, room, context, lambda m: m.record_mute(identity, track_sid, muted, context)
     )
     return answer.track
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -31,6 +31,7 @@ from pulse.domain.project import Project
 from pulse.domain.room import Room
 from pulse.domain.webhook_endpoint import WebhookEndpoint
 from pulse.projections.model import event_topic
+from pulse.services.clock import as_utc
 
 EVENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://pulse.dev/webhooks/events")
 
@@ -228,10 +229,7 @@ CATALOG: Mapping[str, EventType] = {event_type.name: event_type for event_type i
 
 def _iso(moment: datetime | None) -> str | None:
     """UTC, ISO 8601 with ``Z``, as receivers of Standard Webhooks expect."""
-    if moment is None:
-        return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.isoformat().replace("+00:00", "Z")
+    return None if moment is None else as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def _json_ready(value: Any) -> Any:
@@ -564,15 +562,14 @@ def customer_events_of(domain_event: Any, load: Loader | None = None) -> list[Cu
     mapper = _MAPPERS.get(get_topic(type(domain_event)))
     if mapper is None:
         return []
-    occurred_at = domain_event.timestamp
-    occurred_at = occurred_at.replace(tzinfo=UTC) if occurred_at.tzinfo is None else occurred_at
+    occurred_at = as_utc(domain_event.timestamp)
     return [
         CustomerEvent(
             event_id=event_id_of(domain_event.originator_id, domain_event.originator_version, i),
             type=made.type,
             project_id=made.project_id,
             organization_id=made.organization_id,
-            occurred_at=occurred_at.astimezone(UTC),
+            occurred_at=occurred_at,
             data=_json_ready(made.data),
         )
         for i, made in enumerate(mapper(domain_event, load))

@@ -87,19 +87,25 @@ def authorize(
     return project
 
 
-def _endpoint_of(
-    app: PulseApplication,
-    project_id: UUID,
-    user_id: UUID,
-    endpoint_id: UUID,
-    permission: Permission,
-) -> WebhookEndpoint:
-    require_project(app, project_id, user_id, permission)
+def live_endpoint(app: PulseApplication, project_id: UUID, endpoint_id: UUID) -> WebhookEndpoint:
+    """The project's endpoint; another project's (or a deleted one) is not found."""
     endpoint = app.load(endpoint_id, WebhookEndpoint)
     # Another project's endpoint does not exist, as far as this caller is concerned.
     if endpoint.project_id != project_id or endpoint.deleted:
         raise NotFoundError(f"Webhook endpoint {endpoint_id}")
     return endpoint
+
+
+def endpoint_in(
+    app: PulseApplication,
+    project_id: UUID,
+    user_id: UUID,
+    endpoint_id: UUID,
+    permission: Permission,
+) -> tuple[WebhookEndpoint, Project]:
+    """The project's endpoint and the project, if the caller may; else not found."""
+    project, _ = require_project(app, project_id, user_id, permission)
+    return live_endpoint(app, project_id, endpoint_id), project
 
 
 def create_endpoint(
@@ -129,7 +135,7 @@ def create_endpoint(
 
 
 def get_endpoint(app: PulseApplication, project_id: UUID, user_id: UUID, endpoint_id: UUID) -> View:
-    endpoint = _endpoint_of(app, project_id, user_id, endpoint_id, Permission.VIEW_PROJECTS)
+    endpoint, _ = endpoint_in(app, project_id, user_id, endpoint_id, Permission.VIEW_PROJECTS)
     return endpoint_view(endpoint)
 
 
@@ -156,7 +162,7 @@ def delete_endpoint(
     context: CommandContext,
 ) -> None:
     def command() -> None:
-        endpoint = _endpoint_of(app, project_id, user_id, endpoint_id, Permission.MANAGE_WEBHOOKS)
+        endpoint, _ = endpoint_in(app, project_id, user_id, endpoint_id, Permission.MANAGE_WEBHOOKS)
         endpoint.delete(context)
         app.save(endpoint)
 
@@ -196,7 +202,7 @@ def _change(
     """Apply ``change`` (True if it recorded an event) for a member allowed to manage."""
 
     def command() -> View:
-        endpoint = _endpoint_of(app, project_id, user_id, endpoint_id, Permission.MANAGE_WEBHOOKS)
+        endpoint, _ = endpoint_in(app, project_id, user_id, endpoint_id, Permission.MANAGE_WEBHOOKS)
         if change(endpoint):
             app.save(endpoint)
         return endpoint_view(endpoint)
@@ -218,7 +224,7 @@ def rotate_secret(
     sealed = secrets.seal(secret)
 
     def command() -> IssuedEndpoint:
-        endpoint = _endpoint_of(app, project_id, user_id, endpoint_id, Permission.MANAGE_WEBHOOKS)
+        endpoint, _ = endpoint_in(app, project_id, user_id, endpoint_id, Permission.MANAGE_WEBHOOKS)
         until: datetime | None = utc_now() + grace if grace > timedelta(0) else None
         endpoint.rotate_secret(sealed, until, context)
         app.save(endpoint)

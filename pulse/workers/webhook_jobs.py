@@ -18,7 +18,7 @@ Wiring (in ``pulse.workers.settings``): ``deliver_webhook`` (no kept result, see
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import cast
 from uuid import UUID
 
@@ -34,6 +34,7 @@ from pulse.projections.registry import projection_named
 from pulse.projections.runner import catch_up
 from pulse.projections.store import read_model_database
 from pulse.projections.wakeup import wake_projections
+from pulse.services.clock import utc_now
 from pulse.services.deliveries.fanout import SOURCES, fan_out
 from pulse.services.deliveries.queue import enqueue_due, enqueue_next
 from pulse.services.deliveries.sender import Sender, delivery_client
@@ -45,6 +46,7 @@ from pulse.workers.context import (
     provider_of,
     settings_of,
 )
+from pulse.workers.lifecycle import _EXIT_STACK_KEY  # Closed at shut-down.
 
 log = get_logger(__name__)
 
@@ -61,7 +63,6 @@ RESOLVER_KEY = "webhook_resolver"
 """Tests may put a ``Resolver`` here (and an inner transport factory under
 ``INNER_TRANSPORT_KEY``) before the first delivery; production uses the system's."""
 INNER_TRANSPORT_KEY = "webhook_inner_transport"
-_EXIT_STACK_KEY = "_pulse_exit_stack"  # pulse.workers.lifecycle's, closed at shut-down.
 
 
 def webhook_client(ctx: JobContext) -> httpx.AsyncClient:
@@ -119,7 +120,7 @@ async def sweep_due_deliveries(ctx: JobContext) -> int:
     """Enqueue every attempt the read model says is due; returns how many were enqueued."""
     clients = clients_of(ctx)
     collection = clients.database[WEBHOOK_DELIVERIES]
-    now = datetime.now(UTC)
+    now = utc_now()
     overdue = now - timedelta(seconds=SWEEP_GRACE_SECONDS)
     due = [
         *await collection.find(

@@ -25,7 +25,8 @@ from pulse.config import Settings
 from pulse.domain.context import CommandContext
 from pulse.domain.organization import Organization
 from pulse.domain.project import Project
-from pulse.services.api_key_auth import READ_MODEL, cache_project_keys, forget_cached_keys
+from pulse.projections.collections import API_KEYS
+from pulse.services.api_key_auth import cache_project_keys, forget_cached_keys
 from pulse.services.application import PulseApplication, create_application
 from pulse.services.clock import utc_now
 from pulse.services.credentials import digester_of, new_key_id
@@ -153,7 +154,7 @@ class ProjectKeys:
             "digest": self.digest(key_id),
         }
         with MongoClient[dict[str, Any]](MONGO_URI, uuidRepresentation="standard") as mongo:
-            mongo[self.settings.mongo_database][READ_MODEL].insert_one(document)
+            mongo[self.settings.mongo_database][API_KEYS].insert_one(document)
 
     def add_key(self) -> str:
         issued = digester_of(self.settings).new_api_secret()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -32,19 +33,38 @@ def management_settings(database: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def world() -> Iterator[World]:
-    """One world per test module: building it signs five users up (argon2 is slow)."""
-    database = f"pulse_test_{uuid.uuid4().hex[:12]}"
-    settings = management_settings(database)
+def forget_keys(prefix: str, redis_url: str = REDIS_URL) -> None:
+    """Remove every Redis key under ``prefix``."""
+    with Redis.from_url(redis_url) as redis:
+        keys = list(redis.scan_iter(match=f"{prefix}*"))
+        if keys:
+            redis.delete(*keys)
+
+
+def fresh_database() -> str:
+    return f"pulse_test_{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def world_on(settings: Settings | None = None) -> Iterator[World]:
+    """A tenant world (see world.py) served by the API on its own database and Redis key
+    prefix (``management_settings`` on a fresh database unless ``settings`` are given),
+    both removed afterwards."""
+    if settings is None:
+        settings = management_settings(fresh_database())
+    mongo: MongoClient[dict[str, object]]
     with MongoClient(MONGO_URI, serverSelectionTimeoutMS=5_000) as mongo:
-        Migrator(mongo[database], settings).migrate()
+        Migrator(mongo[settings.mongo_database], settings).migrate()
         try:
             with TestClient(create_app(settings)) as client:
                 yield build_world(client, settings)
         finally:
-            mongo.drop_database(database)
-            redis = Redis.from_url(REDIS_URL)
-            for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-                redis.delete(key)
-            redis.close()
+            mongo.drop_database(settings.mongo_database)
+            forget_keys(settings.redis_key_prefix)
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """One world per test module: building it signs five users up (argon2 is slow)."""
+    with world_on() as built:
+        yield built

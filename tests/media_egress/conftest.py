@@ -10,23 +10,14 @@ overrides ``world`` with one on the real livekit-server, which has no egress wor
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from livekit.api import WebhookEvent
-from pymongo import MongoClient
-from redis import Redis
 
-from pulse.api.app import create_app
-from pulse.config import Settings
-from pulse.migrator import Migrator
-from tests.conftest import MONGO_URI, REDIS_URL
-from tests.management.conftest import management_settings
-from tests.management.world import World, build_world
+from tests.management.conftest import fresh_database, management_settings, world_on
+from tests.management.world import World
 from tests.media.livekit_signing import signed_webhook
 from tests.media.twirp_double import API_KEY, API_SECRET, LiveKitMediaDouble, running_double
 
@@ -38,27 +29,6 @@ STORAGE = {
     "secret_access_key": "r2-secret-do-not-leak",
     "public_base_url": "https://cdn.example.com",
 }
-
-
-@contextmanager
-def world_on(settings: Settings) -> Iterator[World]:
-    """A tenant world (tests/management/world.py) on its own database and key prefix."""
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(MONGO_URI, serverSelectionTimeoutMS=5_000) as mongo:
-        Migrator(mongo[settings.mongo_database], settings).migrate()
-        try:
-            with TestClient(create_app(settings)) as client:
-                yield build_world(client, settings)
-        finally:
-            mongo.drop_database(settings.mongo_database)
-            redis = Redis.from_url(REDIS_URL)
-            for key in redis.scan_iter(match=f"{settings.redis_key_prefix}*"):
-                redis.delete(key)
-            redis.close()
-
-
-def fresh_database() -> str:
-    return f"pulse_test_{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="module")

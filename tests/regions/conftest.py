@@ -6,21 +6,17 @@ adds them when the application does not have them yet.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pymongo import MongoClient
-from redis import Redis
 
 from pulse.api.app import create_app
 from pulse.api.routes import regions, status
 from pulse.config import Settings
-from pulse.migrator import Migrator
-from tests.conftest import LIVEKIT_URL, MONGO_URI, REDIS_URL
-from tests.management.world import World, build_world
+from tests.management.conftest import forget_keys, world_on
+from tests.management.world import World
 
 
 def region_app(settings: Settings) -> FastAPI:
@@ -30,13 +26,6 @@ def region_app(settings: Settings) -> FastAPI:
         if path not in paths:
             app.include_router(module.router)
     return app
-
-
-def forget_keys(prefix: str, redis_url: str = REDIS_URL) -> None:
-    with Redis.from_url(redis_url) as redis:
-        keys = list(redis.scan_iter(match=f"{prefix}*"))
-        if keys:
-            redis.delete(*keys)
 
 
 @pytest.fixture
@@ -56,24 +45,5 @@ def client(region_settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     """Two organizations with projects, over HTTP (module-wide: sign-ups are slow)."""
-    database = f"pulse_test_{uuid.uuid4().hex[:12]}"
-    settings = Settings(
-        _env_file=None,
-        environment="test",
-        mongo_uri=MONGO_URI,
-        mongo_database=database,
-        redis_url=REDIS_URL,
-        livekit_url=LIVEKIT_URL,
-        redis_key_prefix=f"pulse:test:{database}:",
-        worker_queue_name=f"pulse:test:{database}",
-        rate_limit_ip_requests=0,
-        log_level="WARNING",
-    )
-    with MongoClient(MONGO_URI, serverSelectionTimeoutMS=5_000) as mongo:
-        Migrator(mongo[database], settings).migrate()
-        try:
-            with TestClient(region_app(settings)) as client:
-                yield build_world(client, settings)
-        finally:
-            mongo.drop_database(database)
-            forget_keys(settings.redis_key_prefix)
+    with world_on() as built:
+        yield built

@@ -25,7 +25,7 @@ from pulse.api.auth import (
     unavailable,
 )
 from pulse.api.commands import run_command, run_query
-from pulse.api.dependencies import ClientsDep, PulseDep, SettingsDep
+from pulse.api.dependencies import ClientsDep, DigesterDep, PulseDep, SettingsDep
 from pulse.api.openapi import problem_responses
 from pulse.api.problems import Problem
 from pulse.api.schemas_auth import (
@@ -45,9 +45,8 @@ from pulse.domain.context import ActorKind, CommandContext
 from pulse.domain.errors import InvalidValueError
 from pulse.logging import get_logger
 from pulse.services import accounts
-from pulse.services.access_tokens import revoke_session_tokens
+from pulse.services.access_tokens import INVALID_TOKEN, revoke_session_tokens
 from pulse.services.clock import utc_now
-from pulse.services.credentials import digester_of
 from pulse.services.errors import AuthenticationError, ConflictError, NotFoundError
 
 log = get_logger(__name__)
@@ -87,7 +86,11 @@ def _anonymous_context(request: Request, settings: Settings) -> CommandContext:
     responses=problem_responses((HTTPStatus.CONFLICT, Problem)),
 )
 async def sign_up(
-    body: SignUpRequest, request: Request, pulse: PulseDep, settings: SettingsDep
+    body: SignUpRequest,
+    request: Request,
+    pulse: PulseDep,
+    digester: DigesterDep,
+    settings: SettingsDep,
 ) -> SessionResponse:
     context = _anonymous_context(request, settings)
     try:
@@ -95,7 +98,7 @@ async def sign_up(
             request,
             accounts.sign_up,
             pulse,
-            digester_of(settings),
+            digester,
             settings,
             body.email,
             body.name,
@@ -121,7 +124,11 @@ async def sign_up(
     responses=_CREDENTIALS_REFUSED,
 )
 async def log_in(
-    body: LogInRequest, request: Request, pulse: PulseDep, settings: SettingsDep
+    body: LogInRequest,
+    request: Request,
+    pulse: PulseDep,
+    digester: DigesterDep,
+    settings: SettingsDep,
 ) -> SessionResponse:
     context = _anonymous_context(request, settings)
     try:
@@ -129,7 +136,7 @@ async def log_in(
             request,
             accounts.log_in,
             pulse,
-            digester_of(settings),
+            digester,
             settings,
             body.email,
             body.password.get_secret_value(),
@@ -157,6 +164,7 @@ async def refresh(
     body: RefreshRequest,
     request: Request,
     pulse: PulseDep,
+    digester: DigesterDep,
     settings: SettingsDep,
     clients: ClientsDep,
 ) -> SessionResponse:
@@ -166,7 +174,7 @@ async def refresh(
             request,
             accounts.refresh,
             pulse,
-            digester_of(settings),
+            digester,
             settings,
             body.refresh_token.get_secret_value(),
             context,
@@ -200,6 +208,7 @@ async def refresh(
 async def log_out(
     request: Request,
     pulse: PulseDep,
+    digester: DigesterDep,
     settings: SettingsDep,
     clients: ClientsDep,
     body: LogOutRequest | None = None,
@@ -212,7 +221,7 @@ async def log_out(
                 request,
                 accounts.log_out,
                 pulse,
-                digester_of(settings),
+                digester,
                 body.refresh_token.get_secret_value(),
                 _anonymous_context(request, settings),
             )
@@ -258,7 +267,7 @@ async def me(principal: CurrentUser, pulse: PulseDep) -> UserResponse:
         # A valid token for an account that is not there: nothing to show it.
         raise HTTPException(
             HTTPStatus.UNAUTHORIZED,
-            "Invalid or expired access token",
+            INVALID_TOKEN,
             headers={"WWW-Authenticate": BEARER_CHALLENGE},
         ) from None
     return UserResponse.of(account)

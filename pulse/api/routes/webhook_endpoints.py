@@ -3,14 +3,15 @@ rotate secret) and the public event catalog."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from http import HTTPStatus
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from pulse.api.auth import CurrentUser, command_context
+from pulse.api.auth import CurrentUser, UserPrincipal, command_context
 from pulse.api.commands import run_command, run_query
 from pulse.api.dependencies import ClientsDep, PulseDep, SettingsDep
 from pulse.api.management_schemas import Page
@@ -26,10 +27,12 @@ from pulse.api.webhook_schemas import (
     WebhookRotate,
 )
 from pulse.config import Settings
+from pulse.domain.context import CommandContext
 from pulse.domain.roles import Permission
 from pulse.outbound.resolver import Resolver, SystemResolver
 from pulse.queries.webhook_endpoints import list_endpoints
 from pulse.services import webhook_endpoints
+from pulse.services.application import PulseApplication
 from pulse.services.webhook_catalog import CATALOG
 from pulse.services.webhook_secrets import WebhookSecrets
 
@@ -54,6 +57,22 @@ def get_webhook_secrets(request: Request) -> WebhookSecrets:
 
 ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 WebhookSecretsDep = Annotated[WebhookSecrets, Depends(get_webhook_secrets)]
+
+
+T = TypeVar("T")
+
+
+async def _on_endpoint(
+    request: Request,
+    command: Callable[[PulseApplication, UUID, UUID, UUID, CommandContext], T],
+    app: PulseApplication,
+    project_id: UUID,
+    endpoint_id: UUID,
+    user: UserPrincipal,
+) -> T:
+    """Run an endpoint command that takes nothing but who acts on which endpoint."""
+    context = command_context(request, user)
+    return await run_command(request, command, app, project_id, user.user_id, endpoint_id, context)
 
 
 def _issued(issued: webhook_endpoints.IssuedEndpoint) -> dict[str, Any]:
@@ -194,14 +213,8 @@ async def update(
 async def delete(
     project_id: UUID, endpoint_id: UUID, user: CurrentUser, app: PulseDep, request: Request
 ) -> None:
-    await run_command(
-        request,
-        webhook_endpoints.delete_endpoint,
-        app,
-        project_id,
-        user.user_id,
-        endpoint_id,
-        command_context(request, user),
+    await _on_endpoint(
+        request, webhook_endpoints.delete_endpoint, app, project_id, endpoint_id, user
     )
 
 
@@ -214,14 +227,8 @@ async def delete(
 async def enable(
     project_id: UUID, endpoint_id: UUID, user: CurrentUser, app: PulseDep, request: Request
 ) -> dict[str, Any]:
-    return await run_command(
-        request,
-        webhook_endpoints.enable_endpoint,
-        app,
-        project_id,
-        user.user_id,
-        endpoint_id,
-        command_context(request, user),
+    return await _on_endpoint(
+        request, webhook_endpoints.enable_endpoint, app, project_id, endpoint_id, user
     )
 
 
@@ -234,14 +241,8 @@ async def enable(
 async def disable(
     project_id: UUID, endpoint_id: UUID, user: CurrentUser, app: PulseDep, request: Request
 ) -> dict[str, Any]:
-    return await run_command(
-        request,
-        webhook_endpoints.disable_endpoint,
-        app,
-        project_id,
-        user.user_id,
-        endpoint_id,
-        command_context(request, user),
+    return await _on_endpoint(
+        request, webhook_endpoints.disable_endpoint, app, project_id, endpoint_id, user
     )
 
 

@@ -44,6 +44,7 @@ from pulse.projections.options import ProjectionSettings
 from pulse.projections.store import tracking_recorder
 from pulse.projections.writes import utc
 from pulse.services.application import PulseApplication
+from pulse.services.clock import utc_now
 from pulse.services.webhook_catalog import (
     CATALOG,
     TOPICS,
@@ -162,12 +163,18 @@ Match = tuple[CustomerEvent, UUID, UUID]
 """An event, the endpoint it goes to, and that endpoint's project."""
 
 
-def save_new(app: PulseApplication, matches: list[Match], now: datetime) -> list[WebhookDelivery]:
-    """Save the deliveries of ``matches``; those that exist already (a page read again
-    after a crash) are skipped."""
+def save_new(
+    app: PulseApplication,
+    matches: list[Match],
+    now: datetime,
+    context: CommandContext = CONTEXT,
+) -> list[WebhookDelivery]:
+    """Save the deliveries of ``matches``, in one commit unless some exist already (a
+    page read again after a crash, or a replay racing the fan-out): then one by one,
+    skipping those."""
     if not matches:
         return []
-    deliveries = [new_delivery(*match, now, CONTEXT) for match in matches]
+    deliveries = [new_delivery(*match, now, context) for match in matches]
     try:
         app.save(*deliveries)  # One commit for the page: the usual case.
     except IntegrityError:
@@ -177,11 +184,11 @@ def save_new(app: PulseApplication, matches: list[Match], now: datetime) -> list
     # A save takes the aggregates' pending events even when it fails: build them again.
     created: list[WebhookDelivery] = []
     for match in matches:
-        delivery = new_delivery(*match, now, CONTEXT)
+        delivery = new_delivery(*match, now, context)
         try:
             app.save(delivery)
         except IntegrityError:
-            continue  # Created by an earlier run of this page.
+            continue  # Created already (an earlier run of this page, or the other side).
         created.append(delivery)
     return created
 
@@ -236,7 +243,7 @@ class _FanOut:
             )
             if not page:
                 break
-            now = datetime.now(UTC)
+            now = utc_now()
             matches: list[Match] = []
             cache: dict[tuple[str | None, str | None], list[Document]] = {}
             reached, stalled = position, False

@@ -24,7 +24,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import httpx
@@ -38,6 +38,7 @@ from pulse.logging import get_logger
 from pulse.outbound.resolver import Resolver
 from pulse.outbound.transport import ForbiddenDestinationError, GuardedTransport
 from pulse.services.application import PulseApplication
+from pulse.services.clock import utc_now
 from pulse.services.deliveries.schedule import claim_seconds, next_attempt_at
 from pulse.services.deliveries.signing import body_of, signed_headers
 from pulse.services.errors import NotFoundError
@@ -49,10 +50,6 @@ CONTEXT = CommandContext.system("webhook-sender")
 _ENDPOINT_SAVE_TRIES = 5
 
 Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def delivery_client(
@@ -111,12 +108,10 @@ async def post(
                         kept += chunk
                         if len(kept) >= limit:
                             break
-    except TimeoutError:
+    except (TimeoutError, httpx.TimeoutException):
         return Response(status, f"timed out after {deadline:g} s", elapsed(), _text(kept, limit))
     except ForbiddenDestinationError as refused:
         return Response(None, f"destination refused: {refused.reason}", elapsed(), None)
-    except httpx.TimeoutException:
-        return Response(status, f"timed out after {deadline:g} s", elapsed(), _text(kept, limit))
     except httpx.HTTPError as error:
         reason = str(error) or type(error).__name__
         return Response(status, f"{type(error).__name__}: {reason}", elapsed(), _text(kept, limit))
@@ -149,7 +144,7 @@ class Sender:
         app: PulseApplication,
         settings: Settings,
         client: httpx.AsyncClient,
-        clock: Clock = _utcnow,
+        clock: Clock = utc_now,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -167,11 +162,8 @@ class Sender:
             return SendResult("not_due", delivery)
         endpoint = await asyncio.to_thread(self._endpoint, delivery.endpoint_id)
         if endpoint is None or endpoint.deleted or not endpoint.enabled:
-            reason = (
-                "endpoint deleted"
-                if endpoint is None or endpoint.deleted
-                else ("endpoint disabled")
-            )
+            gone_for_good = endpoint is None or endpoint.deleted
+            reason = "endpoint deleted" if gone_for_good else "endpoint disabled"
             if delivery.abandon(now, reason, CONTEXT) and not await self._save(delivery):
                 return SendResult("claimed_elsewhere", delivery)
             return SendResult("abandoned", delivery)

@@ -80,15 +80,22 @@ def _has_track(delivery: Delivery) -> bool:
     return _has_participant(delivery) and bool(delivery.event.track.sid)
 
 
+_ProtoEnum = type[RoomEndReason] | type[DisconnectReason] | type[TrackType] | type[TrackSource]
+
+
+def _enum_name(names: _ProtoEnum, value: int) -> str:
+    """LiveKit's name for ``value``, lower-cased; the number if newer than this protocol."""
+    try:
+        return names.Name(value).lower()
+    except ValueError:
+        return str(value)
+
+
 def _reason(
     event_name: str, names: type[RoomEndReason] | type[DisconnectReason], value: int
 ) -> str:
     """``participant_left (client_initiated)``: the webhook and LiveKit's own reason."""
-    try:
-        detail = names.Name(value).lower()
-    except ValueError:  # A reason newer than this protocol version.
-        detail = str(value)
-    return f"{event_name} ({detail})" if value else event_name
+    return f"{event_name} ({_enum_name(names, value)})" if value else event_name
 
 
 def room_started(
@@ -134,13 +141,6 @@ def participant_left(
     return touched
 
 
-def _track_name(names: type[TrackType] | type[TrackSource], value: int) -> str:
-    try:
-        return names.Name(value).lower()
-    except ValueError:
-        return str(value)
-
-
 def track_published(
     app: PulseApplication, delivery: Delivery, context: CommandContext
 ) -> Sequence[Aggregate]:
@@ -152,8 +152,8 @@ def track_published(
     track = delivery.event.track
     session.publish_track(
         track.sid,
-        _track_name(TrackType, int(track.type)),
-        _track_name(TrackSource, int(track.source)),
+        _enum_name(TrackType, int(track.type)),
+        _enum_name(TrackSource, int(track.source)),
         event_moment(delivery.event, delivery.received_at),
         context,
     )
