@@ -176,6 +176,13 @@ class Settings(BaseSettings):
     key_rotation_max_grace_seconds: int = Field(default=7 * 86_400, ge=0)
     api_key_cache_seconds: int = Field(default=60, ge=1, le=3_600)
 
+    # Usage, billing and the audit log.
+    usage_gate_cache_seconds: float = Field(default=30.0, ge=0, le=3_600)
+    billing_finalize_after_hours: int = Field(default=72, ge=0, le=24 * 31)
+    audit_retention_days: int = Field(default=365, ge=1)
+    stripe_api_key: SecretStr | None = Field(default=None, repr=False)
+    stripe_api_base: str | None = None
+
     @field_validator("livekit_regions", mode="before")
     @classmethod
     def _regions_from_json(cls, value: object) -> object:

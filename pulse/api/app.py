@@ -31,6 +31,8 @@ from pulse.api.problems import (
 from pulse.api.ratelimit import RateLimitMiddleware
 from pulse.api.routes import (
     api_keys,
+    audit_logs,
+    billing,
     health,
     invitations,
     livekit_webhooks,
@@ -44,6 +46,7 @@ from pulse.api.routes import (
     rooms,
     status,
     tokens,
+    usage,
     webhook_deliveries,
     webhook_endpoints,
 )
@@ -143,6 +146,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status,
         webhook_endpoints,
         webhook_deliveries,
+        usage,
+        billing,
+        audit_logs,
     ):
         app.include_router(module.router)
     return app

@@ -12,6 +12,7 @@ from arq.worker import Function, func
 
 from pulse.config import Settings, get_settings
 from pulse.projections.options import ProjectionSettings
+from pulse.workers import audit_jobs, billing_jobs, metering_jobs, usage_limit_jobs
 from pulse.workers.context import PROJECTION_SETTINGS_KEY, SETTINGS_KEY
 from pulse.workers.jobs import ping, run_projections
 from pulse.workers.lifecycle import shutdown, startup
@@ -37,6 +38,10 @@ FUNCTIONS: Sequence[WorkerCoroutine | Function] = (
     func(deliver_webhook, keep_result=0),
     func(fan_out_webhooks, keep_result=0),
     func(sweep_due_deliveries, keep_result=0),
+    *metering_jobs.JOBS,
+    *usage_limit_jobs.JOBS,
+    *billing_jobs.JOBS,
+    *audit_jobs.JOBS,
 )
 """Every job a worker can run."""
 
@@ -72,6 +77,11 @@ def cron_jobs_for(settings: Settings, projection_settings: ProjectionSettings) -
         reconciliation_cron(settings),
         # Webhooks: the fan-out every second, the sweeper of due deliveries every 15 s.
         *webhook_crons(settings),
+        # Usage, limits and alerts, invoices, audit-log retention.
+        *metering_jobs.crons(settings),
+        *usage_limit_jobs.crons(settings),
+        *billing_jobs.crons(settings),
+        *audit_jobs.crons(settings),
     ]
 
 
