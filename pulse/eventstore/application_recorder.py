@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bson.int64 import Int64
@@ -19,6 +19,7 @@ from pulse.eventstore.aggregate_recorder import EVENT_FIELDS, MongoAggregateReco
 from pulse.eventstore.datastore import Document
 from pulse.eventstore.documents import notification_from
 from pulse.eventstore.errors import translated_errors
+from pulse.eventstore.stream import stream_notifications
 from pulse.eventstore.subscription import MongoSubscription
 
 
@@ -63,6 +64,15 @@ class MongoApplicationRecorder(MongoAggregateRecorder, ApplicationRecorder):
                 documents = list(self.events.find(query, EVENT_FIELDS).limit(count))
                 documents.sort(key=lambda document: int(document["_id"]))
             return [notification_from(document) for document in documents]
+
+    def stream_notifications(
+        self, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> Iterator[Notification]:
+        """Every notification after ``after`` up to ``upto`` (the newest committed, by
+        default) in one pass, in id order: for replays of a whole store (``stream``)."""
+        hwm = self.writer.commit_log.latest().hwm
+        upper = hwm if upto is None else min(upto, hwm)
+        return stream_notifications(self.events, after, upper, topics)
 
     def max_notification_id(self) -> int | None:
         return self.writer.commit_log.latest().hwm or None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.utils import get_topic
@@ -32,6 +32,27 @@ def event_topic(aggregate: type[Aggregate], event_name: str) -> str:
     return get_topic(event_class)
 
 
+class PageWriter(Protocol):
+    """Applies a page of events at once: a batched projection's alternative to handlers.
+
+    Read models that only ever insert, or add up counters, replay millions of events
+    (audits, billing recomputation); one round trip per event would make that take
+    hours on FerretDB. The runner hands every event of the writer's topics to
+    ``apply`` in notification order, then calls ``flush`` at the end of the page,
+    before it records the position. A crash after part of a flush replays from the
+    recorded position, possibly with other page boundaries, so ``flush`` must be
+    idempotent per document: inserts under deterministic ids, or counters that
+    remember the last notification id folded into them.
+    """
+
+    def apply(self, notification_id: int, event: Any) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+WriterFactory = Callable[[Database[Document]], PageWriter]
+
+
 @dataclass(frozen=True)
 class Projection:
     name: str
@@ -43,5 +64,16 @@ class Projection:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     """By event topic (``event_topic``); events of other topics are skipped."""
 
+    writer: WriterFactory | None = None
+    """A batched projection's writer, made once per run (it may keep caches)."""
+
+    writer_topics: frozenset[str] | None = None
+    """The topics the writer is given; ``None`` is every topic (the audit log)."""
+
     def handler_for(self, topic: str) -> Handler | None:
         return self.handlers.get(topic)
+
+    def writes_topic(self, topic: str) -> bool:
+        return self.writer is not None and (
+            self.writer_topics is None or topic in self.writer_topics
+        )

@@ -14,10 +14,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.utils import TopicError
 from pymongo.database import Database
 
 from pulse.config import Settings
+from pulse.eventstore.application_recorder import MongoApplicationRecorder
 from pulse.eventstore.tracking_recorder import _COLLECT_EVERY as TRACKING_COLLECT_EVERY
 from pulse.eventstore.tracking_recorder import MongoTrackingRecorder
 from pulse.logging import get_logger
@@ -73,6 +75,7 @@ class _Run:
         # The end of the last page applied: the recorded position, unless recording
         # it failed because it was recorded already.
         self.reached = 0
+        self.writer = projection.writer(database) if projection.writer else None
 
     def position(self) -> int:
         return self.tracking.max_tracking_id(self.projection.name) or 0
@@ -91,7 +94,6 @@ class _Run:
 
     def drain(self) -> None:
         """Apply pages until the log has nothing newer; the lock must be held."""
-        name = self.projection.name
         position = self.reached = self.position()
         while True:
             page = self.app.recorder.select_notifications(
@@ -100,40 +102,86 @@ class _Run:
             if not page:
                 return
             for notification in page:
-                handler = self.projection.handler_for(notification.topic)
-                if handler is None:
-                    continue  # Not ours, or a kind of event newer than this code.
-                try:
-                    handler(self.database, self.app.mapper.to_domain_event(notification))
-                except Exception:
-                    log.exception(
-                        "projection_event_failed",
-                        projection=name,
-                        notification_id=notification.id,
-                        topic=notification.topic,
-                    )
-                    raise
-                self.applied += 1
+                self.apply(notification)
             self.read += len(page)
-            position = self.reached = page[-1].id
-            try:
-                self.tracking.insert_tracking(
-                    Tracking(application_name=name, notification_id=position)
-                )
-            except IntegrityError:
-                # Recorded already: by a runner that overlapped ours after a lock
-                # break, which on FerretDB can also leave the recorder's "latest"
-                # behind. The page is applied either way (handlers are idempotent);
-                # whether we may go on is the lock's to say.
-                log.warning(
-                    "projection_position_already_recorded", projection=name, position=position
-                )
-            self.lock.renew()
+            position = page[-1].id
+            self.record(position)
 
-    def drain_then_release(self) -> bool:
-        """``drain`` under the held lock, then release it; False if the lock was lost."""
+    def apply(self, notification: Notification) -> None:
+        """Hand one notification to its handler and/or the writer, if it has any."""
+        topic = notification.topic
+        handler = self.projection.handler_for(topic)
+        writes = self.writer is not None and self.projection.writes_topic(topic)
+        if handler is None and not writes:
+            return  # Not ours, or a kind of event newer than this code.
         try:
-            self.drain()
+            event = self.app.mapper.to_domain_event(notification)
+        except TopicError:
+            if handler is not None:
+                raise
+            # A writer of every topic (the audit log) meets events whose class is
+            # gone from this code; skipping them is all it can do.
+            log.warning("projection_topic_unknown", projection=self.projection.name, topic=topic)
+            return
+        try:
+            if handler is not None:
+                handler(self.database, event)
+            if writes and self.writer is not None:
+                self.writer.apply(notification.id, event)
+        except Exception:
+            log.exception(
+                "projection_event_failed",
+                projection=self.projection.name,
+                notification_id=notification.id,
+                topic=topic,
+            )
+            raise
+        self.applied += 1
+
+    def record(self, position: int) -> None:
+        """Flush the writer's page, then record ``position`` and renew the lock."""
+        name = self.projection.name
+        if self.writer is not None:
+            self.writer.flush()
+        self.reached = position
+        try:
+            self.tracking.insert_tracking(Tracking(application_name=name, notification_id=position))
+        except IntegrityError:
+            # Recorded already: by a runner that overlapped ours after a lock
+            # break, which on FerretDB can also leave the recorder's "latest"
+            # behind. The page is applied either way (handlers are idempotent);
+            # whether we may go on is the lock's to say.
+            log.warning("projection_position_already_recorded", projection=name, position=position)
+        self.lock.renew()
+
+    def stream_all(self) -> None:
+        """Replay the whole log in one pass (a batched projection's rebuild).
+
+        Positions are recorded every ``page_size`` events (on multiples of the
+        tracking recorder's interval, see ``_page_limit``), as pages would be.
+        """
+        recorder = self.app.recorder
+        if not isinstance(recorder, MongoApplicationRecorder):
+            raise TypeError("projections need the MongoDB event store (PERSISTENCE_MODULE)")
+        every = max(1, self.options.page_size // TRACKING_COLLECT_EVERY) * TRACKING_COLLECT_EVERY
+        self.reached = last = self.position()
+        for notification in recorder.stream_notifications(after=last):
+            self.apply(notification)
+            self.read += 1
+            last = notification.id
+            if last % every == 0:
+                self.record(last)
+        if last > self.reached:
+            self.record(last)
+
+    def drain_then_release(self, *, stream: bool = False) -> bool:
+        """``drain`` (or ``stream_all``) under the held lock, then release it; False if
+        the lock was lost."""
+        try:
+            if stream:
+                self.stream_all()
+            else:
+                self.drain()
         except ProjectionLockLostError as error:
             log.warning("projection_lock_lost", projection=self.projection.name, error=str(error))
             return False
@@ -163,7 +211,7 @@ class _Run:
             self.lock.release()
             raise
         log.info("projection_rebuild_started", projection=self.projection.name)
-        if not self.drain_then_release():
+        if not self.drain_then_release(stream=self.writer is not None):
             return self.result()
         return self.catch_up()
 
