@@ -86,6 +86,12 @@ def empty_results() -> dict[str, list[dict[str, Any]]]:
     return {"files": [], "playlists": [], "streams": []}
 
 
+def output_bytes(results: dict[str, list[dict[str, Any]]]) -> int:
+    """Bytes of the files and HLS segments LiveKit reports written (streams report none)."""
+    written = results.get("files", []) + results.get("playlists", [])
+    return sum(int(item.get("size_bytes") or 0) for item in written)
+
+
 def check_request(
     kind: EgressKind,
     layout: Layout | None,
@@ -181,6 +187,8 @@ class Egress(Aggregate):
         self.results: dict[str, list[dict[str, Any]]] = empty_results()
         self.recording_available = False
         self.observed_ns = 0
+        self.metered = False
+        """Its usage was recorded (``Metered``): once, when it first ended."""
 
     @property
     def public_base_url(self) -> str | None:
@@ -234,6 +242,7 @@ class Egress(Aggregate):
             },
             context=context,
         )
+        self._meter_once_ended(context)
 
     @event("StartFailed")
     def _start_failed(self, changes: dict[str, Any], context: CommandContext) -> None:
@@ -293,6 +302,7 @@ class Egress(Aggregate):
             observed_ns=max(self.observed_ns, observation.updated_ns),
             context=context,
         )
+        self._meter_once_ended(context)
         return True
 
     @event("Updated")
@@ -318,11 +328,48 @@ class Egress(Aggregate):
         if self.ended_at is None:
             proposed["ended_at"] = at
         self._lost(changes=self._diff(proposed), context=context)
+        self._meter_once_ended(context)
         return True
 
     @event("Lost")
     def _lost(self, changes: dict[str, Any], context: CommandContext) -> None:
         self._apply(changes, self.observed_ns)
+
+    # -- Usage ----------------------------------------------------------------------
+
+    def _meter_once_ended(self, context: CommandContext) -> None:
+        """Record the egress's usage the first time it ends, in the same save as the end.
+
+        Minutes run from LiveKit's ``started_at`` to its ``ended_at`` (none if LiveKit
+        never reported a start: a refused egress recorded nothing). Storage is the
+        size of the files and HLS segments LiveKit reports it wrote; bandwidth is the
+        same bytes, uploaded to the storage. LiveKit OSS reports no per-room media
+        transfer, so bandwidth counts egress output only, and RTMP streams (for which
+        LiveKit reports no byte count) add none.
+        """
+        if self.metered or not self.status.is_terminal:
+            return
+        written = output_bytes(self.results)
+        self._metered(
+            project_id=self.project_id,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            storage_bytes=written,
+            bandwidth_bytes=written,
+            context=context,
+        )
+
+    @event("Metered")
+    def _metered(
+        self,
+        project_id: UUID,
+        started_at: datetime | None,
+        ended_at: datetime | None,
+        storage_bytes: int,
+        bandwidth_bytes: int,
+        context: CommandContext,
+    ) -> None:
+        self.metered = True
 
     # -- State ----------------------------------------------------------------------
 

@@ -102,6 +102,8 @@ class Ingress(Aggregate):
         self.ended_at: datetime | None = None
         self.observed_ns = 0
         self.deleted_at: datetime | None = None
+        self.metered_started_at: datetime | None = None
+        """The start of the last publishing period metered (``Metered``)."""
 
     @property
     def is_deleted(self) -> bool:
@@ -130,6 +132,7 @@ class Ingress(Aggregate):
             observed_ns=observation.updated_ns,
             context=context,
         )
+        self._meter_ended_period(context)
 
     @event("Created")
     def _created(
@@ -185,6 +188,7 @@ class Ingress(Aggregate):
             observed_ns=max(self.observed_ns, observation.updated_ns),
             context=context,
         )
+        self._meter_ended_period(context)
         return True
 
     @event("Updated")
@@ -195,11 +199,47 @@ class Ingress(Aggregate):
 
     def delete(self, deleted_at: datetime, context: CommandContext) -> None:
         self.ensure_not_deleted()
+        # LiveKit's report of the end would now be ignored (a deleted ingress takes no
+        # reports): a period still running ends here.
+        if self.status in (IngressStatus.BUFFERING, IngressStatus.PUBLISHING):
+            self._meter_period(self._open_period_start(), deleted_at, context)
         self._deleted(deleted_at=deleted_at, context=context)
 
     @event("Deleted")
     def _deleted(self, deleted_at: datetime, context: CommandContext) -> None:
         self.deleted_at = deleted_at
+
+    # -- Usage ----------------------------------------------------------------------
+
+    def _open_period_start(self) -> datetime | None:
+        """The start of a publishing period not metered yet, if LiveKit reported one."""
+        start = self.started_at
+        if start is None or start == self.metered_started_at:
+            return None
+        return start
+
+    def _meter_ended_period(self, context: CommandContext) -> None:
+        """Meter the publishing period LiveKit reports ended, once per period.
+
+        LiveKit reports ``started_at``/``ended_at`` per publishing session, and a
+        reusable (RTMP, WHIP) ingress starts again with a new ``started_at`` and no
+        end, so a period is known by its start. An end before the start is the
+        previous period's, not yet cleared: that period is not over.
+        """
+        start, end = self._open_period_start(), self.ended_at
+        if start is not None and end is not None and end >= start:
+            self._meter_period(start, end, context)
+
+    def _meter_period(self, start: datetime | None, end: datetime, context: CommandContext) -> None:
+        if start is None:
+            return
+        self._metered(project_id=self.project_id, started_at=start, ended_at=end, context=context)
+
+    @event("Metered")
+    def _metered(
+        self, project_id: UUID, started_at: datetime, ended_at: datetime, context: CommandContext
+    ) -> None:
+        self.metered_started_at = started_at
 
     # -- State ----------------------------------------------------------------------
 

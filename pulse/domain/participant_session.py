@@ -85,6 +85,9 @@ class ParticipantSession(Aggregate):
             return False
         left_at = max(left_at, self.joined_at)
         self._left(
+            # Carried so that usage is computed from this one event (see usage_events).
+            project_id=self.project_id,
+            joined_at=self.joined_at,
             left_at=left_at,
             duration=elapsed_seconds(self.joined_at, left_at),
             closed_by=str(closed_by),
@@ -96,6 +99,8 @@ class ParticipantSession(Aggregate):
     @event("Left")
     def _left(
         self,
+        project_id: UUID,
+        joined_at: datetime,
         left_at: datetime,
         duration: Decimal,
         closed_by: str,

@@ -83,6 +83,17 @@ def _changed(database: Database[Document], event: Any) -> None:
     )
 
 
+def _metered(database: Database[Document], event: Any) -> None:
+    # Usage, not a visible change; only the time of the last change moves (the API's
+    # view reads it from the aggregate, which the Metered event also touched).
+    change(
+        database[EGRESSES],
+        text(event.originator_id),
+        event.originator_version,
+        {"updated_at": utc(event.timestamp)},
+    )
+
+
 PROJECTION = Projection(
     name="media_egress",
     collections=(EGRESSES,),
@@ -92,6 +103,7 @@ PROJECTION = Projection(
         event_topic(Egress, "StartFailed"): _changed,
         event_topic(Egress, "StopRequested"): _changed,
         event_topic(Egress, "Updated"): _changed,
+        event_topic(Egress, "Metered"): _metered,
         event_topic(Egress, "Lost"): _changed,
     },
 )

@@ -86,6 +86,17 @@ def _deleted(database: Database[Document], event: Any) -> None:
     )
 
 
+def _metered(database: Database[Document], event: Any) -> None:
+    # Usage, not a visible change; only the time of the last change moves (the API's
+    # view reads it from the aggregate, which the Metered event also touched).
+    change(
+        database[INGRESSES],
+        text(event.originator_id),
+        event.originator_version,
+        {"updated_at": utc(event.timestamp)},
+    )
+
+
 PROJECTION = Projection(
     name="media_ingress",
     collections=(INGRESSES,),
@@ -94,6 +105,7 @@ PROJECTION = Projection(
         event_topic(Ingress, "Created"): _created,
         event_topic(Ingress, "CreateFailed"): _changed,
         event_topic(Ingress, "Updated"): _changed,
+        event_topic(Ingress, "Metered"): _metered,
         event_topic(Ingress, "Deleted"): _deleted,
     },
 )

@@ -11,11 +11,13 @@ the schedule.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.utils import TopicError
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from pulse.config import Settings
@@ -32,6 +34,17 @@ from pulse.projections.store import newest_notification_id, tracking_recorder
 from pulse.services.application import PulseApplication
 
 log = get_logger(__name__)
+
+
+# FerretDB v1 binds one SQLite variable per document a delete removes, and SQLite
+# allows 32,766: a read model of more documents is emptied in chunks.
+_DELETE_CHUNK = 30_000
+
+
+def empty(collection: Collection[Document]) -> None:
+    """Delete every document of ``collection``, at most ``_DELETE_CHUNK`` per command."""
+    while ids := [d["_id"] for d in collection.find({}, {"_id": 1}).limit(_DELETE_CHUNK)]:
+        collection.delete_many({"_id": {"$in": ids}})
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +218,7 @@ class _Run:
         try:
             for collection in self.projection.collections:
                 # Documents only: the indexes (migration 0002) stay.
-                self.database[collection].delete_many({})
+                empty(self.database[collection])
             self.tracking.forget(self.projection.name)
         except BaseException:
             self.lock.release()
@@ -278,8 +291,12 @@ def catch_up_all(
     settings: Settings,
     options: ProjectionSettings | None = None,
     projections: tuple[Projection, ...] = PROJECTIONS,
+    *,
+    stop: threading.Event | None = None,
 ) -> list[CatchUpResult]:
     """Catch every projection up; one failing does not stop the others.
+
+    ``stop``, once set, ends the pass before the next projection (a stopping worker).
 
     Raises ``ProjectionsFailedError`` (chained to the first failure) after running
     them all if any failed.
@@ -288,6 +305,8 @@ def catch_up_all(
     results: list[CatchUpResult] = []
     failures: list[tuple[str, Exception]] = []
     for projection in projections:
+        if stop is not None and stop.is_set():
+            break
         try:
             results.append(catch_up(projection, app, database, settings, options))
         except Exception as error:

@@ -62,10 +62,12 @@ def test_no_egress_worker_is_a_503_and_a_failed_egress(world: World, keys: dict[
     assert shown["livekit_egress_id"] is None
     assert shown["ended_at"] is not None
 
-    # Nothing dangling: the egress's story is the request and its failure (no LiveKit
-    # id, so no alias), LiveKit runs nothing for the room, and the list agrees.
+    # Nothing dangling: the egress's story is the request, its failure and its (empty)
+    # usage (no LiveKit id, so no alias), LiveKit runs nothing for the room, and the
+    # list agrees.
     egress = world.app.load(uuid.UUID(egress_id), Egress)
-    assert egress.version == 2
+    assert egress.version == 3
+    assert egress.metered
     assert egress.status == "failed"
     assert _livekit_egresses(f"{world.project_a.hex}_{room}") == []
     world.settle()

@@ -1,0 +1,3 @@
+from tests.projections.fixtures import database, migrated, options, pulse_app
+
+__all__ = ["database", "migrated", "options", "pulse_app"]
