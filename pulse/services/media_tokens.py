@@ -25,6 +25,7 @@ from pulse.services.application import PulseApplication
 from pulse.services.clock import utc_now
 from pulse.services.moderation import banned_until
 from pulse.services.token_usage import count_minted_token
+from pulse.services.usage_gate import ensure_tokens_allowed
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,23 @@ async def issue_token(
     region: str,
     room: str,
     request: TokenRequest,
+    *,
+    organization_id: UUID,
 ) -> IssuedToken:
-    """Mint a token for ``room`` of the project; refused to a banned identity."""
+    """Mint a token for ``room`` of the project; refused to a banned identity, and to a
+    Free project over its participant minutes (``UsageLimitReachedError``)."""
     if request.ttl > timedelta(seconds=settings.token_max_ttl_seconds):
         msg = f"ttl_seconds may be at most {settings.token_max_ttl_seconds}"
         raise InvalidValueError(msg)
+    await ensure_tokens_allowed(
+        clients.database,
+        clients.redis,
+        settings.redis_key_prefix,
+        settings.usage_gate_cache_seconds,
+        project_id,
+        organization_id,
+        utc_now(),
+    )
     until = await asyncio.to_thread(banned_until, app, project_id, room, request.identity)
     if until is not None:
         msg = f"'{request.identity}' is banned from room '{room}' until {until.isoformat()}"

@@ -26,9 +26,12 @@ from eventsourcing.utils import get_topic
 from pulse.domain.egress import Egress, EgressStatus
 from pulse.domain.ingress import Ingress, IngressStatus
 from pulse.domain.member import Member
+from pulse.domain.metering import Meter
 from pulse.domain.participant_session import ParticipantSession
+from pulse.domain.plans import Plan
 from pulse.domain.project import Project
 from pulse.domain.room import Room
+from pulse.domain.usage_alert import UsageAlert
 from pulse.domain.webhook_endpoint import WebhookEndpoint
 from pulse.projections.model import event_topic
 from pulse.services.clock import as_utc
@@ -217,6 +220,25 @@ _TYPES = (
             disabled_by={"enum": ["user", "gone", "failing"]},
             reason=_STR,
             disabled_at=_TIME,
+        ),
+    ),
+    EventType(
+        "usage.alert_raised",
+        1,
+        "A project's usage of a meter reached the plan's alert threshold (``level`` "
+        "``threshold``: 80 % on Free and Pro, 90 % on Enterprise) or its whole limit "
+        "(``limit``) in the billing period; each level is sent once per meter and period. "
+        "``used`` and ``limit`` are in the meter's billing unit (minutes, GB, requests), "
+        "``percent`` of the limit, all as decimal strings.",
+        _object(
+            project_id=_ID,
+            period={"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            meter={"enum": [str(meter) for meter in Meter]},
+            level={"enum": ["threshold", "limit"]},
+            percent=_STR,
+            used=_STR,
+            limit=_STR,
+            plan={"enum": [str(plan) for plan in Plan]},
         ),
     ),
 )
@@ -516,6 +538,20 @@ def _endpoint_disabled(event: Any, load: Loader | None) -> list[_Made]:
     return [_Made("webhook_endpoint.disabled", data, project_id=endpoint.project_id)]
 
 
+def _usage_alert_raised(event: Any, load: Loader | None) -> list[_Made]:
+    data = {
+        "project_id": str(event.project_id),
+        "period": event.period,
+        "meter": str(event.meter),
+        "level": str(event.level),
+        "percent": event.percent,
+        "used": event.used,
+        "limit": event.limit,
+        "plan": str(event.plan),
+    }
+    return [_Made("usage.alert_raised", data, project_id=event.project_id)]
+
+
 _MAPPERS: dict[str, _Mapper] = {
     event_topic(Room, "Started"): _room_started,
     event_topic(Room, "Ended"): _room_ended,
@@ -538,6 +574,7 @@ _MAPPERS: dict[str, _Mapper] = {
     event_topic(Member, "RoleChanged"): _member_role_changed,
     event_topic(Member, "Removed"): _member_removed,
     event_topic(WebhookEndpoint, "Disabled"): _endpoint_disabled,
+    event_topic(UsageAlert, "Raised"): _usage_alert_raised,
 }
 
 TOPICS: frozenset[str] = frozenset(_MAPPERS)

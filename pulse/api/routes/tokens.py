@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from http import HTTPStatus
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pulse.api.auth import CurrentProjectKey
@@ -13,9 +14,11 @@ from pulse.api.dependencies import ClientsDep, PulseDep, SettingsDep
 from pulse.api.openapi import problem_responses
 from pulse.api.problems import Problem
 from pulse.api.rooms_schemas import TokenCreate, TokenIssued, TokenValidate, TokenValidation
+from pulse.api.usage_problems import usage_limit_response, usage_limit_responses
 from pulse.livekit.naming import livekit_room
 from pulse.livekit.tokens import TokenRequest
 from pulse.services import media_tokens
+from pulse.services.usage_gate import UsageLimitReachedError
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
 
@@ -28,8 +31,10 @@ _KEY = problem_responses((401, Problem), (403, Problem))
     response_model=TokenIssued,
     summary="Mint a LiveKit token for a room of the key's project",
     description="The token joins the project's own room of that name, on the LiveKit of the "
-    "region serving the project. An identity banned from the room gets 403.",
-    responses=_KEY,
+    "region serving the project. An identity banned from the room gets 403. A project of a "
+    "Free organization that used the plan's participant minutes for the period gets 402 "
+    "until the period ends or the plan changes.",
+    responses={**_KEY, **usage_limit_responses()},
 )
 async def create(
     body: TokenCreate,
@@ -37,9 +42,10 @@ async def create(
     app: PulseDep,
     clients: ClientsDep,
     settings: SettingsDep,
-) -> TokenIssued:
+    request: Request,
+) -> TokenIssued | JSONResponse:
     region = await media_tokens.project_region(app, key.project_id, key.region)
-    request = TokenRequest(
+    token_request = TokenRequest(
         livekit_room=livekit_room(key.project_id, body.room),
         identity=body.identity,
         name=body.name,
@@ -48,9 +54,19 @@ async def create(
         grants=body.grants.as_grants(),
         ttl=timedelta(seconds=body.ttl_seconds or settings.token_default_ttl_seconds),
     )
-    issued = await media_tokens.issue_token(
-        app, clients, settings, key.project_id, region, body.room, request
-    )
+    try:
+        issued = await media_tokens.issue_token(
+            app,
+            clients,
+            settings,
+            key.project_id,
+            region,
+            body.room,
+            token_request,
+            organization_id=key.organization_id,
+        )
+    except UsageLimitReachedError as error:
+        return usage_limit_response(request, error)
     return TokenIssued(
         token=issued.token.jwt,
         url=issued.serving.region.websocket_url,
