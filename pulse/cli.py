@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from pymongo.errors import PyMongoError
 
+from pulse.billing_cli import billing_app
 from pulse.config import get_settings
 from pulse.logging import configure_logging
 from pulse.migrator import MigrationError, MigrationStatus, Migrator, connect
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(projections_app)
+app.add_typer(billing_app)
 
 
 @app.command()

@@ -5,6 +5,7 @@
 #   FerretDB v1.24.2 (SQLite handler)  127.0.0.1:27017
 #   Redis 7 (Debian package)            127.0.0.1:6379
 #   livekit-server v1.13.5 (dev keys)   127.0.0.1:7880, webhooks -> Pulse
+#   stripe-mock v0.203.0 (MIT, HTTP)    127.0.0.1:12111, Stripe's API mock for the billing tests
 #
 # Usage: scripts/services.sh up|down|status
 # `up` is idempotent: a service this script already started and that still answers
@@ -20,9 +21,13 @@ DATA="$SERVICES/data"
 
 FERRETDB_VERSION="v1.24.2"
 LIVEKIT_VERSION="v1.13.5"
+# Stripe's official API mock (github.com/stripe/stripe-mock, MIT licence): stateless,
+# answers every Stripe API call from Stripe's OpenAPI spec and fixtures.
+STRIPE_MOCK_VERSION="v0.203.0"
 MONGO_PORT="${PULSE_SERVICES_MONGO_PORT:-27017}"
 REDIS_PORT="${PULSE_SERVICES_REDIS_PORT:-6379}"
 LIVEKIT_PORT="${PULSE_SERVICES_LIVEKIT_PORT:-7880}"
+STRIPE_MOCK_PORT="${PULSE_SERVICES_STRIPE_MOCK_PORT:-12111}"
 LIVEKIT_WEBHOOK_URL="${PULSE_SERVICES_LIVEKIT_WEBHOOK_URL:-http://127.0.0.1:8000/v1/webhooks/livekit}"
 # A second receiver for the end-to-end tests, which serve Pulse on this port while
 # they run (LiveKit's posts there fail harmlessly the rest of the time).
@@ -62,6 +67,16 @@ install_livekit() {
   mv "$BIN/server" "$BIN/livekit-server"
 }
 
+install_stripe_mock() {
+  # The binary reports "master" as its version; the module version is in its build info.
+  if [[ -x "$BIN/stripe-mock" ]] && go version -m "$BIN/stripe-mock" 2>/dev/null \
+      | grep -q "github.com/stripe/stripe-mock[[:space:]]*$STRIPE_MOCK_VERSION"; then
+    return
+  fi
+  say "installing stripe-mock $STRIPE_MOCK_VERSION (first time only)"
+  GOBIN="$BIN" go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+}
+
 install_redis() {
   if command -v redis-server >/dev/null 2>&1; then
     return
@@ -92,6 +107,8 @@ answers() {
     ferretdb) port_open "$MONGO_PORT" ;;
     redis) [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]] ;;
     livekit) [[ "$(curl -fsS "http://127.0.0.1:$LIVEKIT_PORT/" 2>/dev/null)" == "OK" ]] ;;
+    stripe-mock) curl -fsS -o /dev/null -H "Authorization: Bearer sk_test_123" \
+      "http://127.0.0.1:$STRIPE_MOCK_PORT/v1/customers" 2>/dev/null ;;
   esac
 }
 
@@ -100,6 +117,7 @@ port_of() {
     ferretdb) echo "$MONGO_PORT" ;;
     redis) echo "$REDIS_PORT" ;;
     livekit) echo "$LIVEKIT_PORT" ;;
+    stripe-mock) echo "$STRIPE_MOCK_PORT" ;;
   esac
 }
 
@@ -166,6 +184,7 @@ up() {
   install_ferretdb
   install_livekit
   install_redis
+  install_stripe_mock
   launch ferretdb "$BIN/ferretdb" \
     --handler=sqlite --sqlite-url="file:$DATA/ferretdb/" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --debug-addr=- --telemetry=disable \
@@ -174,11 +193,18 @@ up() {
     --daemonize no --protected-mode yes --appendonly yes --save ""
   livekit_config
   launch livekit "$BIN/livekit-server" --config "$RUN/livekit.yaml"
+  # HTTP on loopback only. stripe-mock also starts an HTTPS listener on every
+  # interface (:12112) unless that is given another place: a Unix socket under
+  # .services/run keeps it off the network (nothing uses it).
+  # A socket left by a stopped stripe-mock would make the next one fail to listen.
+  running stripe-mock || rm -f "$RUN/stripe-mock-https.sock"
+  launch stripe-mock "$BIN/stripe-mock" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" \
+    -https-unix "$RUN/stripe-mock-https.sock"
 }
 
 down() {
   local name pid
-  for name in livekit redis ferretdb; do
+  for name in stripe-mock livekit redis ferretdb; do
     pid="$(pid_of "$name")"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill "$pid"
@@ -188,11 +214,12 @@ down() {
     fi
     rm -f "$RUN/$name.pid"
   done
+  rm -f "$RUN/stripe-mock-https.sock"
 }
 
 status() {
   local name ok=0
-  for name in ferretdb redis livekit; do
+  for name in ferretdb redis livekit stripe-mock; do
     if running "$name" && answers "$name"; then
       say "$name up (pid $(pid_of "$name"))"
     else

@@ -169,10 +169,10 @@ class World:
         )
         return UUID(sent.invitation["id"])
 
-    def new_organization_with_team(self) -> UUID:
+    def new_organization_with_team(self, plan: Plan = Plan.FREE) -> UUID:
         """An organization in which the four role holders have their roles."""
         organization = organizations.create_organization(
-            self.app, self.user_ids["owner"], "Team", "ops@example.com", Plan.FREE, SETUP
+            self.app, self.user_ids["owner"], "Team", "ops@example.com", plan, SETUP
         )
         organization_id = UUID(organization["id"])
         for role in ROLES[1:]:
