@@ -11,6 +11,7 @@ from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from pulse.api.denied_attempts import record_denied_attempt
 from pulse.api.problems import problem_response
 from pulse.domain.errors import (
     DeletedError,
@@ -63,6 +64,9 @@ _DETAIL_OF: dict[type[Exception], str] = {
 async def refusal_handler(request: Request, exc: Exception) -> JSONResponse:
     kind = next(k for k in STATUS_OF if isinstance(exc, k))
     status = STATUS_OF[kind]
+    if isinstance(exc, NotPermittedError):
+        # A member refused by the role matrix: the attempt goes to the audit log.
+        await record_denied_attempt(request, exc)
     # Not-found details would say which id exists elsewhere: keep them generic.
     detail = _DETAIL_OF.get(kind) or str(exc) or status.phrase
     headers = {"WWW-Authenticate": "Bearer"} if status is HTTPStatus.UNAUTHORIZED else None

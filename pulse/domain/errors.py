@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 
 class DomainError(Exception):
     """A command the domain refuses; the message is safe to show to the caller."""
@@ -20,7 +22,24 @@ class InvalidValueError(DomainError):
 
 
 class NotPermittedError(DomainError):
-    """The actor's role does not allow this command."""
+    """The actor's role does not allow this command.
+
+    ``organization_id`` (and ``project_id``) name where the refusal happened when the
+    role matrix refused a member; the API records such refusals in that organization's
+    audit log. Refusals raised elsewhere (an invitation for another address, a foreign
+    refresh token) leave them None and are not recorded.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        organization_id: UUID | None = None,
+        project_id: UUID | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.organization_id = organization_id
+        self.project_id = project_id
 
 
 class ExpiredError(DomainError):

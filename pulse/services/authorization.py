@@ -3,6 +3,8 @@
 Both answers come from the event store (the Member aggregate), not from a read model,
 so a role change or a removal takes effect on the very next request. A caller who is
 not an active member learns nothing: the organization is ``NotFoundError`` to them.
+A member the role matrix refuses gets a ``NotPermittedError`` naming the organization
+(and project), so the API can record the attempt in that organization's audit log.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def require(
     found = membership(app, organization_id, user_id)
     if not allows(found.role, permission):
         msg = f"The {found.role} role does not allow {permission}"
-        raise NotPermittedError(msg)
+        raise NotPermittedError(msg, organization_id=organization_id)
     return found
 
 
@@ -65,7 +67,7 @@ def require_project(
         raise NotFoundError(f"Project {project_id}") from None
     if not allows(found.role, permission):
         msg = f"The {found.role} role does not allow {permission}"
-        raise NotPermittedError(msg)
+        raise NotPermittedError(msg, organization_id=project.organization_id, project_id=project_id)
     return project, found
 
 
@@ -76,6 +78,11 @@ def require_assignment(actor: Membership, current: Role | None, new: Role | None
     so the same rule covers inviting, changing a role, removing and revoking.
     """
     if not may_assign(actor.role, current, new):
+        where = actor.organization.id
         if new is Role.OWNER or current is Role.OWNER:
-            raise NotPermittedError("Only an Owner may grant, change or remove the Owner role")
-        raise NotPermittedError(f"The {actor.role} role does not allow managing the team")
+            raise NotPermittedError(
+                "Only an Owner may grant, change or remove the Owner role", organization_id=where
+            )
+        raise NotPermittedError(
+            f"The {actor.role} role does not allow managing the team", organization_id=where
+        )
