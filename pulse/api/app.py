@@ -29,6 +29,7 @@ from pulse.api.problems import (
     validation_exception_handler,
 )
 from pulse.api.ratelimit import RateLimitMiddleware
+from pulse.api.request_metering import RequestMeteringMiddleware
 from pulse.api.routes import (
     api_keys,
     audit_logs,
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_mapping(app)
 
     # add_middleware wraps what is already there: the last added runs first.
+    # Metering reads the principal and path parameters the route leaves on the scope;
+    # innermost, it sees the route's own status and no replayed idempotent answer.
+    app.add_middleware(RequestMeteringMiddleware, settings=settings)
     # Idempotency buffers keyed POST bodies, so it sits inside the body limit.
     app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_request_body_bytes)

@@ -67,13 +67,17 @@ class Projection:
     writer: WriterFactory | None = None
     """A batched projection's writer, made once per run (it may keep caches)."""
 
-    writer_topics: frozenset[str] | None = None
-    """The topics the writer is given; ``None`` is every topic (the audit log)."""
+    writer_topics: frozenset[str] | Callable[[str], bool] | None = None
+    """The topics the writer is given: a set, a test of the stored topic (so that the
+    audit log, which takes nearly everything, skips the rest undecoded), or ``None``
+    for every topic."""
 
     def handler_for(self, topic: str) -> Handler | None:
         return self.handlers.get(topic)
 
     def writes_topic(self, topic: str) -> bool:
-        return self.writer is not None and (
-            self.writer_topics is None or topic in self.writer_topics
-        )
+        if self.writer is None or self.writer_topics is None:
+            return self.writer is not None
+        if callable(self.writer_topics):
+            return self.writer_topics(topic)
+        return topic in self.writer_topics

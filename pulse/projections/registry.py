@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pulse.projections import (
+    audit_log,
+    billing,
     invitations,
     media_egress,
     media_ingress,
@@ -10,6 +12,8 @@ from pulse.projections import (
     members,
     organizations,
     projects,
+    usage,
+    usage_alerts,
     users,
     webhook_deliveries,
     webhook_endpoints,
@@ -26,8 +30,13 @@ PROJECTIONS: tuple[Projection, ...] = (
     media_egress.PROJECTION,
     media_ingress.PROJECTION,
     webhook_endpoints.PROJECTION,
-    # Last: under load it has the most to apply, and the fan-out waits on the others.
+    usage.PROJECTION,
+    usage_alerts.PROJECTION,
+    billing.PROJECTION,
+    # Under load it has the most to apply, and the fan-out waits on the others.
     webhook_deliveries.PROJECTION,
+    # Last: it reads nearly every event, and nothing waits on it.
+    audit_log.PROJECTION,
 )
 
 

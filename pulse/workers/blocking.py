@@ -11,6 +11,7 @@ cancellation and shut-down waits for it, bounded, before closing anything.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,13 +36,25 @@ def _in_flight(ctx: JobContext) -> set[asyncio.Future[Any]]:
     return found
 
 
-async def run_blocking(ctx: JobContext, work: Callable[[], T]) -> T:
-    """``work()`` in a thread; a cancelled caller leaves it to finish, tracked."""
+async def run_blocking(
+    ctx: JobContext, work: Callable[[], T], *, stop: threading.Event | None = None
+) -> T:
+    """``work()`` in a thread; a cancelled caller leaves it to finish, tracked.
+
+    ``stop`` is set when the caller is cancelled: long work that checks it between
+    steps (the projection passes) ends at the next step instead of running on while
+    shut-down waits for it.
+    """
     future: asyncio.Future[T] = asyncio.get_running_loop().run_in_executor(None, work)
     in_flight = _in_flight(ctx)
     in_flight.add(future)
     future.add_done_callback(in_flight.discard)
-    return await asyncio.shield(future)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if stop is not None:
+            stop.set()
+        raise
 
 
 async def wait_for_blocking_work(ctx: JobContext, seconds: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from pulse.logging import get_logger
@@ -37,6 +38,8 @@ async def run_projections(ctx: JobContext) -> dict[str, int]:
     settings = settings_of(ctx)
     options = projection_settings_of(ctx)
 
+    stop = threading.Event()
+
     def run() -> dict[str, int]:
         app = provider.get()
         applied: dict[str, int] = {}
@@ -44,11 +47,14 @@ async def run_projections(ctx: JobContext) -> dict[str, int]:
         # is refused: events committed after a projection's turn in this pass would
         # wait for the schedule. So pass again until a whole pass finds nothing new.
         for _ in range(_MAX_PASSES):
-            results = catch_up_all(app, read_model_database(app), settings, options)
+            if stop.is_set():
+                break
+            database = read_model_database(app)
+            results = catch_up_all(app, database, settings, options, stop=stop)
             for result in results:
                 applied[result.name] = applied.get(result.name, 0) + result.applied
             if not any(result.applied for result in results):
                 break
         return applied
 
-    return await run_blocking(ctx, run)
+    return await run_blocking(ctx, run, stop=stop)

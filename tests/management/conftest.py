@@ -28,6 +28,9 @@ def management_settings(database: str, **overrides: object) -> Settings:
         # These tests make hundreds of requests from one client address.
         "rate_limit_ip_requests": 0,
         "log_level": "WARNING",
+        # Stripe's official mock (scripts/services.sh): the billing routes' Stripe calls.
+        "stripe_api_key": "sk_test_123",
+        "stripe_api_base": "http://127.0.0.1:12111",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -17,9 +17,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from pulse.domain.metering import period_of
 from pulse.domain.roles import Role
 from pulse.domain.webhook_delivery import WebhookDelivery
-from pulse.services import webhook_endpoints
+from pulse.services import invoices, webhook_endpoints
+from pulse.services.billing_cycle import previous_period
+from pulse.services.clock import utc_now
 from pulse.services.webhook_secrets import WebhookSecrets
 from tests.management.world import SETUP, World
 
@@ -88,6 +91,15 @@ def fresh_failed_delivery(world: World) -> str:
     delivery.fail_attempt(attempt, now, 500, "answered 500", 1.0, None, None, SETUP)
     world.app.save(delivery)
     return f"{project(world)}/webhooks/deliveries/{delivery.id}"
+
+
+def fresh_invoice(world: World) -> str:
+    """A draft invoice of this month for a fresh project of organization A."""
+    now = utc_now()
+    generated = invoices.generate_invoice(
+        world.app, world.new_project(), world.user_ids["owner"], period_of(now), now, SETUP
+    )
+    return f"/v1/billing/invoice/{generated.invoice.id}"
 
 
 def fresh_member(world: World) -> str:
@@ -191,6 +203,71 @@ CASES = [
         TEAM,
         {"since": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()},
     ),
+    Case("get usage", "GET", lambda w: f"/v1/usage/{w.project_a}?granularity=day", ALL),
+    Case("usage summary", "GET", lambda w: f"/v1/usage/{w.project_a}/summary", ALL),
+    Case(
+        "aggregated usage",
+        "GET",
+        lambda w: f"/v1/usage/{w.project_a}/aggregated?granularity=week",
+        ALL,
+    ),
+    Case("list usage alerts", "GET", lambda w: f"/v1/usage/{w.project_a}/alerts", ALL),
+    Case("check usage limits", "POST", lambda w: f"/v1/usage/{w.project_a}/check-limits", ALL),
+    Case("audit log", "GET", lambda w: f"/v1/audit-logs?organization_id={w.organization_a}", ALL),
+    Case(
+        "export audit log",
+        "GET",
+        lambda w: f"/v1/audit-logs/export?organization_id={w.organization_a}",
+        ALL,
+    ),
+    Case(
+        "audit log stats",
+        "GET",
+        lambda w: f"/v1/audit-logs/stats?organization_id={w.organization_a}",
+        ALL,
+    ),
+    Case(
+        "recent audit log",
+        "GET",
+        lambda w: f"/v1/audit-logs/recent?organization_id={w.organization_a}",
+        ALL,
+    ),
+    Case("billing dashboard", "GET", lambda w: f"/v1/billing/{w.project_a}/dashboard", ALL),
+    Case("list invoices", "GET", lambda w: f"/v1/billing/{w.project_a}/invoices", ALL),
+    Case("get invoice", "GET", fresh_invoice, ALL),
+    Case(
+        "generate invoice",
+        "POST",
+        lambda w: f"/v1/billing/{w.project_a}/invoice",
+        OWNER,
+        {"period": previous_period(datetime.now(UTC))},
+    ),
+    Case(
+        "update invoice status",
+        "PUT",
+        lambda w: f"{fresh_invoice(w)}/status",
+        OWNER,
+        {"status": "finalized"},
+    ),
+    # The Stripe routes need stripe-mock (scripts/services.sh) and the world's settings
+    # pointing at it (management_settings: stripe_api_key/stripe_api_base).
+    Case(
+        "stripe integrate", "POST", lambda w: f"/v1/billing/{w.project_a}/stripe/integrate", OWNER
+    ),
+    Case(
+        "stripe customer",
+        "POST",
+        lambda w: "/v1/billing/stripe/customer",
+        OWNER,
+        None,  # Filled in per call: needs the organization id.
+    ),
+    Case(
+        "stripe payment method",
+        "POST",
+        lambda w: "/v1/billing/stripe/payment-method",
+        OWNER,
+        None,  # Filled in per call: needs the organization id.
+    ),
 ]
 
 
@@ -202,6 +279,10 @@ def test_each_role_succeeds_or_is_forbidden_as_the_matrix_says(
     body = case.body
     if case.name == "create project":
         body = {"organization_id": str(world.organization_a), "name": "made-by-" + role}
+    elif case.name == "stripe customer":
+        body = {"organization_id": str(world.organization_a)}
+    elif case.name == "stripe payment method":
+        body = {"organization_id": str(world.organization_a), "payment_method_id": "pm_card_visa"}
     response = world.client.request(
         case.method, case.path(world), json=body, headers=world.headers(role)
     )

@@ -11,17 +11,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from pulse.domain.billing_account import BillingAccount
 from pulse.domain.context import ActorKind, CommandContext
 from pulse.domain.egress import Egress, EgressKind, Layout
 from pulse.domain.ingress import Ingress, IngressKind
 from pulse.domain.invitation import Invitation
+from pulse.domain.invoice import Invoice
 from pulse.domain.member import Member
+from pulse.domain.metering import Meter
 from pulse.domain.organization import Organization
 from pulse.domain.participant_session import ParticipantSession
+from pulse.domain.plans import Plan, terms_of
+from pulse.domain.pricing import price_usage
 from pulse.domain.project import Project
 from pulse.domain.roles import Role
 from pulse.domain.room import ClosedBy, Room
 from pulse.domain.session import Session
+from pulse.domain.usage_alert import UsageAlert
 from pulse.domain.user import User
 from pulse.domain.webhook_delivery import WebhookDelivery
 from pulse.domain.webhook_endpoint import DisabledBy, WebhookEndpoint
@@ -188,6 +194,32 @@ class World:
     """key id -> digest."""
 
 
+def record_billing(app: PulseApplication, organization: Organization, project: Project) -> None:
+    """An alert, an invoice through its states, a Stripe customer with a card."""
+    alert = UsageAlert(
+        project_id=project.id,
+        organization_id=organization.id,
+        period="2026-11",
+        meter="participant_minutes",
+        level="threshold",
+        percent="80.00",
+        used="80000",
+        limit="100000",
+        plan="pro",
+        context=CommandContext.system("usage-limits"),
+    )
+    lines = price_usage(terms_of("pro"), {Meter.PARTICIPANT_MINUTES: 90_000})
+    invoice = Invoice.draft(organization.id, project.id, "2026-10", Plan.PRO, lines, CTX)
+    invoice.refresh(Plan.PRO, price_usage(terms_of("pro"), {}), CTX)
+    invoice.finalize(NOW, CTX)
+    invoice.mark_paid(NOW + timedelta(days=1), CTX)
+    account = BillingAccount(
+        organization_id=organization.id, provider="stripe", customer_id="cus_1", context=CTX
+    )
+    account.attach_payment_method("pm_1", "visa", "4242", CTX)
+    app.save(alert, invoice, account)
+
+
 def build_world(app: PulseApplication) -> World:
     """Every event kind the read models handle, and a session the projections skip."""
     alice = register(app, "Alice@Example.test", "Alice")
@@ -276,6 +308,7 @@ def build_world(app: PulseApplication) -> World:
     record_media(app, video)
     record_webhook_endpoints(app, video)
     record_webhook_deliveries(app, video)
+    record_billing(app, acme, video)
 
     return World(
         alice=alice,

@@ -110,6 +110,10 @@ def test_worker_settings_class_is_usable_by_arq() -> None:
         "deliver_webhook",
         "fan_out_webhooks",
         "sweep_due_deliveries",
+        "flush_api_counts",
+        "check_usage_limits",
+        "run_billing_cycle",
+        "prune_audit_log",
     ]
     crons = [job.coroutine.__name__ for job in WorkerSettings.cron_jobs]
     assert crons == [*names[1:5], *names[6:]]
