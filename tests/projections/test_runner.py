@@ -13,6 +13,7 @@ from pymongo.database import Database
 from pulse.config import Settings
 from pulse.domain.user import User
 from pulse.projections import users
+from pulse.projections.collections import USAGE_REDO
 from pulse.projections.lock import ProjectionLock
 from pulse.projections.model import Document, Handler
 from pulse.projections.options import ProjectionSettings
@@ -137,7 +138,10 @@ def test_rebuilding_every_projection_reproduces_identical_documents(
     build_world(pulse_app)
     catch_up_all(pulse_app, database, settings, options)
     before = snapshot(database)
-    assert all(before.values())
+    # Every read model has documents, so the comparison below means something; the
+    # usage replay's redo record exists only while a crashed rewrite waits to be redone.
+    assert all(documents for name, documents in before.items() if name != USAGE_REDO)
+    assert before[USAGE_REDO] == []
     indexes = database["rm_api_keys"].index_information()
 
     for projection in PROJECTIONS:
