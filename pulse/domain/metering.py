@@ -93,6 +93,11 @@ def period_of(moment: datetime) -> str:
     return f"{month_of(moment):%Y-%m}"
 
 
+def previous_period(moment: datetime) -> str:
+    """The billing period before the one ``moment`` falls in."""
+    return period_of(month_of(moment) - _MILLISECOND)
+
+
 def period_bounds(period: str) -> tuple[datetime, datetime]:
     """``[start, end)`` of a ``YYYY-MM`` period in UTC; ValueError if malformed."""
     start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)

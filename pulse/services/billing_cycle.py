@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pulse.domain.context import CommandContext
 from pulse.domain.invoice import Invoice, InvoiceStatus, invoice_id
-from pulse.domain.metering import month_of, period_bounds, period_of
+from pulse.domain.metering import period_bounds, previous_period
 from pulse.domain.project import Project
 from pulse.logging import get_logger
 from pulse.projections.collections import INVOICES, PROJECTS
@@ -51,10 +51,6 @@ class CycleReport:
             "finalized": self.finalized,
             "failed": len(self.failed),
         }
-
-
-def previous_period(now: datetime) -> str:
-    return period_of(month_of(now) - timedelta(milliseconds=1))
 
 
 def billed_projects(app: PulseApplication, period: str) -> list[UUID]:

@@ -13,10 +13,10 @@ import pytest
 from arq.cron import CronJob
 
 from pulse.domain.invoice import Invoice, InvoiceStatus, invoice_id
-from pulse.domain.metering import Meter, period_bounds
+from pulse.domain.metering import Meter, period_bounds, previous_period
 from pulse.domain.project import Project
 from pulse.projections.options import ProjectionSettings
-from pulse.services.billing_cycle import previous_period, run_cycle
+from pulse.services.billing_cycle import run_cycle
 from pulse.services.invoices import generate_for
 from pulse.workers import billing_jobs
 from pulse.workers.context import SETTINGS_KEY

@@ -17,11 +17,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from pulse.domain.metering import period_of
+from pulse.domain.metering import period_of, previous_period
 from pulse.domain.roles import Role
 from pulse.domain.webhook_delivery import WebhookDelivery
 from pulse.services import invoices, webhook_endpoints
-from pulse.services.billing_cycle import previous_period
 from pulse.services.clock import utc_now
 from pulse.services.webhook_secrets import WebhookSecrets
 from tests.management.world import SETUP, World
